@@ -1,0 +1,1 @@
+"""Small utilities shared by every part: command-line conventions, devices, files."""

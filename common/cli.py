@@ -1,0 +1,130 @@
+"""Command-line conventions shared by every script in the repository.
+
+Every script accepts ``--seed``, ``--device`` and ``--out``; every error a user can
+cause (a bad option, missing data, a wrong checkpoint) ends in one line on stderr and
+exit status 2, never a traceback. Scripts build their parser with :class:`ArgumentParser`
+and wrap ``main`` with :func:`run_main`.
+"""
+import argparse
+import json
+import os
+import random
+import sys
+
+import numpy as np
+import torch
+
+
+class UsageError(Exception):
+    """An error the user can fix: reported as one line, exit status 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with defaults shown in --help and one-line errors."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        # argparse prints the whole usage block first; one line is easier to read in a log.
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _typed(kind, check, what):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not check(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+    parse.__name__ = what  # argparse names the type in its message
+    return parse
+
+
+positive_int = _typed(int, lambda v: v > 0, "a positive integer")
+non_negative_int = _typed(int, lambda v: v >= 0, "a non-negative integer")
+positive_float = _typed(float, lambda v: v > 0 and np.isfinite(v), "a positive number")
+non_negative_float = _typed(float, lambda v: v >= 0 and np.isfinite(v), "a non-negative number")
+fraction = _typed(float, lambda v: 0 < v < 1, "a number strictly between 0 and 1")
+
+
+def add_common_args(parser, out):
+    """Add --seed, --device and --out (default ``out``) to ``parser``."""
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--out", default=out, help="folder for metrics.json, figures, checkpoints")
+    return parser
+
+
+def pick_device(name="auto"):
+    """Return the torch.device for ``name``; 'auto' prefers CUDA, then MPS, then CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"device {name!r} asked for, but CUDA is not available here")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise UsageError(f"device {name!r} asked for, but MPS is not available here")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise UsageError(f"unsupported device {name!r}: use auto, cpu, cuda, cuda:N or mps")
+    return device
+
+
+def seed_everything(seed):
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def hardware_description(device):
+    """A short description of where a run happened, for results files."""
+    if device.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    return f"CPU: {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+
+
+def write_json(path, obj):
+    """Write ``obj`` as indented JSON, atomically (temporary file, then rename)."""
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def run_main(main, argv=None):
+    """Call ``main(argv)``; turn user errors into one line on stderr and exit status 2."""
+    try:
+        result = main(argv)
+    except UsageError as err:
+        prog = os.path.basename(sys.argv[0]) or "script"
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    return result
+
+
+def progress(total, desc, disable=False, initial=0):
+    """A tqdm progress bar; in a log file (not a terminal) it redraws every 10 s, not 10 times a second."""
+    from tqdm import tqdm
+    interactive = sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, disable=disable, initial=initial, dynamic_ncols=True,
+                mininterval=0.1 if interactive else 10.0, maxinterval=10.0 if interactive else 60.0)

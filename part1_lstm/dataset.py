@@ -1,0 +1,75 @@
+"""The palindrome task: predict the last digit of a palindrome from the ones before it.
+
+A palindrome of length T is built from a number of ceil(T/2) digits, zero-padded and
+mirrored, the middle digit not repeated when T is odd: 042 -> 04240 (T = 5), 04 -> 0440 (T = 4).
+The input is the first T-1 digits; the target is the last digit, which equals the first
+one, so the network has to carry the first input across T-1 steps.
+
+Compatible with the course's ``PalindromeDataset(input_length, total_len, one_hot)``.
+"""
+import math
+import random
+import warnings
+
+import torch
+from torch.utils.data import Dataset
+
+
+def make_palindrome(number, length):
+    """The palindrome of ``length`` digits whose first half is ``number`` (a list of ints)."""
+    half = str(number).zfill(math.ceil(length / 2))
+    return [int(d) for d in half + half[: length // 2][::-1]]
+
+
+class PalindromeDataset(Dataset):
+    """``total_len`` distinct palindromes of length T = input_length + 1.
+
+    Inputs:
+        input_length: number of digits the model sees, T - 1 (at least 1).
+        total_len: number of distinct palindromes; capped, with a warning, at the
+            10**ceil(T/2) that exist.
+        one_hot: encode each input digit as a one-hot vector of 10 instead of its value.
+        seed: seed for drawing the numbers (None: not seeded).
+    Items:
+        x: float32, (T-1, 1) digit values, or (T-1, 10) one-hot vectors.
+        y: int, the last digit.
+    """
+
+    def __init__(self, input_length, total_len, one_hot=False, seed=None):
+        if int(input_length) < 1:
+            raise ValueError(f"input_length must be at least 1, got {input_length}")
+        if int(total_len) < 1:
+            raise ValueError(f"total_len must be positive, got {total_len}")
+        self.input_length = int(input_length)
+        self.seq_length = self.input_length + 1
+        self.half_length = math.ceil(self.seq_length / 2)
+        self.one_hot = one_hot
+        max_num = 10 ** self.half_length
+        if total_len > max_num:
+            warnings.warn(f"total_len={total_len} exceeds the {max_num} distinct palindromes of "
+                          f"length {self.seq_length}; using {max_num}", stacklevel=2)
+            total_len = max_num
+        self.total_len = int(total_len)
+        # random.sample draws distinct numbers from range(10**k) without building the range.
+        self.numbers = random.Random(seed).sample(range(max_num), self.total_len)
+        self.digits = torch.tensor([make_palindrome(n, self.seq_length) for n in self.numbers],
+                                   dtype=torch.long)
+        self.inputs = self.encode(self.digits[:, :-1], one_hot)
+        self.targets = self.digits[:, -1].clone()
+
+    @staticmethod
+    def encode(digits, one_hot):
+        """(N, L) integer digits -> (N, L, 10) one-hot or (N, L, 1) float32 values."""
+        if one_hot:
+            return torch.nn.functional.one_hot(digits, 10).float()
+        return digits.float().unsqueeze(-1)
+
+    @property
+    def input_dim(self):
+        return 10 if self.one_hot else 1
+
+    def __len__(self):
+        return self.total_len
+
+    def __getitem__(self, idx):
+        return self.inputs[idx], int(self.targets[idx])
