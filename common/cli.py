@@ -52,12 +52,22 @@ fraction = _typed(float, lambda v: 0 < v < 1, "a number strictly between 0 and 1
 
 
 def add_common_args(parser, out):
-    """Add --seed, --device and --out (default ``out``) to ``parser``."""
+    """Add --seed, --device, --threads and --out (default ``out``) to ``parser``."""
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--threads", type=positive_int, default=None,
+                        help="CPU threads for torch (default: torch's choice, one per core)")
     parser.add_argument("--out", default=out, help="folder for metrics.json, figures, checkpoints")
     return parser
+
+
+def setup_run(args):
+    """Apply --threads and --seed; return the torch.device of --device."""
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    return pick_device(args.device)
 
 
 def pick_device(name="auto"):

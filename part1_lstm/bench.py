@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
-from common.cli import (ArgumentParser, add_common_args, hardware_description, pick_device, positive_int,
-                        run_main, write_json)
+from common.cli import (ArgumentParser, add_common_args, hardware_description, positive_int, run_main,
+                        setup_run, write_json)
 from part1_lstm.lstm import LSTM
 
 CONFIGS = [  # (name, batch, input steps, input_dim, hidden)
@@ -83,17 +83,13 @@ def build_parser():
     p = ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reps", type=positive_int, default=200, help="timed steps per model and configuration")
     p.add_argument("--warmup", type=positive_int, default=20, help="untimed steps first")
-    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)")
     add_common_args(p, out="runs/bench_lstm")
     return p
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
-    torch.manual_seed(args.seed)
+    device = setup_run(args)
     print(f"device: {device} ({hardware_description(device)}), torch {torch.__version__}")
     results = []
     for name, batch, steps, input_dim, hidden in CONFIGS:

@@ -18,8 +18,8 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
 from common.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from common.cli import (ArgumentParser, UsageError, add_common_args, fraction, hardware_description,
-                        non_negative_float, pick_device, positive_float, positive_int, progress, run_main,
-                        seed_everything, write_json)
+                        non_negative_float, positive_float, positive_int, progress, run_main,
+                        setup_run, write_json)
 from part1_lstm.dataset import PalindromeDataset
 from part1_lstm.lstm import LSTM
 from part1_lstm.vanilla_rnn import VanillaRNN
@@ -55,7 +55,6 @@ def build_parser():
                    help="LSTM: run the plain equations loop instead of the fused fast path")
     p.add_argument("--resume", metavar="CKPT", default=None,
                    help="start from this checkpoint's weights and optimiser state")
-    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common_args(p, out="runs/part1")
     return p
@@ -119,10 +118,7 @@ def config_of(args):
 
 def train(args):
     """Train as ``args`` says; return the metrics dict (also written to args.out/metrics.json)."""
-    device = pick_device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    seed_everything(args.seed)
+    device = setup_run(args)
     model = build_model(args).to(device)
     (x_train, y_train), (x_val, y_val) = make_splits(args)
     x_train, y_train, x_val, y_val = (t.to(device) for t in (x_train, y_train, x_val, y_val))

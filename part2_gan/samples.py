@@ -1,0 +1,61 @@
+"""Pictures of a GAN run: sample grids from fixed noise, and the loss curves."""
+import os
+
+import torch
+
+
+def save_grid(images, path, nrow=5):
+    """Save images in [-1, 1], (N, 1, H, W), as one PNG grid of ``nrow`` columns."""
+    from torchvision.utils import save_image
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    save_image(images.detach().cpu(), path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
+    return path
+
+
+class ImageSnapshots:
+    """The trainer's snapshot hook for image GANs: a 5 x 5 grid per call, samples_<tag>.png."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def __call__(self, tag, G, fixed_noise):
+        with torch.no_grad():
+            images = G(fixed_noise)
+        return save_grid(images, os.path.join(self.out, f"samples_{tag}.png"))
+
+
+def moving_average(values, window):
+    if len(values) < window or window <= 1:
+        return list(values)
+    t = torch.tensor(values, dtype=torch.float64)
+    kernel = torch.ones(window, dtype=torch.float64) / window
+    return torch.nn.functional.conv1d(t.view(1, 1, -1), kernel.view(1, 1, -1)).view(-1).tolist()
+
+
+def plot_history(history, path, title="GAN training", window=None):
+    """Losses of D and G, and D's mean output on real and generated data, against the step."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    steps = history["step"]
+    if not steps:
+        return None
+    window = window or max(1, len(steps) // 200)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+    x = steps[window - 1:] if window > 1 else steps
+    ax1.plot(x, moving_average(history["d_loss"], window), label="D loss")
+    ax1.plot(x, moving_average(history["g_loss"], window), label="G loss")
+    ax1.set_xlabel("generator step")
+    ax1.set_ylabel("loss" + (f" (moving average of {window})" if window > 1 else ""))
+    ax1.legend()
+    ax2.plot(x, moving_average(history["d_real"], window), label="D(x), real")
+    ax2.plot(x, moving_average(history["d_fake"], window), label="D(G(z)), generated")
+    ax2.set_xlabel("generator step")
+    ax2.set_ylabel("mean discriminator output")
+    ax2.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
