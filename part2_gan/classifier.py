@@ -3,7 +3,7 @@
 Inception-v3 weights cannot be downloaded here, so the Inception Score and the FID use this
 network instead: its softmax for the Inception Score and the class histogram, its
 penultimate layer (64 features after global average pooling) for the FID. Trained once
-by ``python part2_gan/train_classifier.py``; the weights are committed (about 0.3 MB).
+by ``python part2_gan/train_classifier.py``; the weights are committed (about 0.4 MB).
 """
 import math
 

@@ -2,8 +2,8 @@
 
 The data root is --data-dir, else $MNIST_DIR, else ./data; the files are looked for in
 ROOT/MNIST/raw/ (torchvision's layout) and in ROOT itself, gzipped or not. When a split is
-missing, torchvision's download is tried (it needs network); when that fails too, the error
-is one line saying what is missing where and how to fix it.
+missing, torchvision's download is tried (it needs network; MNIST_DOWNLOAD=0 turns it off);
+when that fails too, the error is one line saying what is missing where and how to fix it.
 """
 import gzip
 import os
@@ -60,6 +60,7 @@ def load_mnist(split="train", data_dir=None, download=True):
         raise UsageError(f"unknown split {split!r}: use train or test")
     root = data_root(data_dir)
     paths = [_find(root, name) for name in FILES[split]]
+    download = download and os.environ.get("MNIST_DOWNLOAD", "1") != "0"
     if None in paths and download:
         reason = _try_download(root, split)
         paths = [_find(root, name) for name in FILES[split]]

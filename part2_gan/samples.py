@@ -32,17 +32,21 @@ def moving_average(values, window):
     return torch.nn.functional.conv1d(t.view(1, 1, -1), kernel.view(1, 1, -1)).view(-1).tolist()
 
 
-def plot_history(history, path, title="GAN training", window=None):
-    """Losses of D and G, and D's mean output on real and generated data, against the step."""
+def plot_history(history, path=None, title="GAN training", window=None):
+    """Losses of D and G, and D's mean output on real and generated data, against the step.
+
+    Saved to ``path`` when given (and the figure closed); otherwise the figure is returned.
+    """
     import matplotlib
-    matplotlib.use("Agg")
+    if path is not None:
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     steps = history["step"]
     if not steps:
         return None
     window = window or max(1, len(steps) // 200)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
-    x = steps[window - 1:] if window > 1 else steps
+    x = steps[window - 1:] if window > 1 and len(steps) >= window else steps
     ax1.plot(x, moving_average(history["d_loss"], window), label="D loss")
     ax1.plot(x, moving_average(history["g_loss"], window), label="G loss")
     ax1.set_xlabel("generator step")
@@ -55,6 +59,8 @@ def plot_history(history, path, title="GAN training", window=None):
     ax2.legend()
     fig.suptitle(title)
     fig.tight_layout()
+    if path is None:
+        return fig
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -10,13 +10,14 @@ SHARED_MNIST = os.path.join(os.path.dirname(REPO), "shared", "data")
 
 
 @pytest.fixture(autouse=True)
-def _seed():
+def _seed_and_no_download(monkeypatch):
     torch.manual_seed(0)
+    monkeypatch.setenv("MNIST_DOWNLOAD", "0")  # a missing split must fail here even with network
 
 
 def run_script(path, *args, cwd=REPO, timeout=300):
     """Run a repository script as a user would; returns the CompletedProcess."""
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore", MNIST_DOWNLOAD="0")
     return subprocess.run([sys.executable, os.path.join(REPO, path), *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 

@@ -1,0 +1,15 @@
+"""Where the curated results live, for scripts, notebooks and the report builder."""
+import json
+import os
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPORT = os.path.join(REPO, "report")
+RESULTS = os.path.join(REPORT, "results")
+FIGURES = os.path.join(REPORT, "figures")
+CHECKPOINTS = os.path.join(REPORT, "checkpoints")
+
+
+def load_result(name):
+    """The committed results file report/results/NAME.json."""
+    with open(os.path.join(RESULTS, f"{name}.json")) as f:
+        return json.load(f)

@@ -1,0 +1,55 @@
+"""The report and the README cannot drift from report/results: every marked number is recomputed."""
+import json
+
+import pytest
+
+from common.cli import UsageError
+from report import build
+
+
+def test_render_fills_values_and_tables(tmp_path):
+    results = {"gan_mlp": {"fid": 1.23456, "epochs": 200, "training_seconds": 1500.0, "deep": {"list": [3, 4]}}}
+    text = ("FID <!--v gan_mlp.fid:.2f-->old<!--/v-->, <!--v gan_mlp.epochs-->?<!--/v--> epochs, "
+            "<!--v gan_mlp.training_seconds:.0fmin-->?<!--/v--> min, <!--v gan_mlp.deep.list.1-->?<!--/v-->")
+    out = build.render(text, results)
+    assert out == ("FID <!--v gan_mlp.fid:.2f-->1.23<!--/v-->, <!--v gan_mlp.epochs-->200<!--/v--> epochs, "
+                   "<!--v gan_mlp.training_seconds:.0fmin-->25<!--/v--> min, <!--v gan_mlp.deep.list.1-->4<!--/v-->")
+    assert build.render(out, results) == out, "rendering is idempotent"
+
+
+def test_unknown_value_or_table_is_an_error():
+    with pytest.raises(UsageError, match="no value 'gan_mlp.nope'"):
+        build.render("<!--v gan_mlp.nope-->x<!--/v-->", {"gan_mlp": {}})
+    with pytest.raises(UsageError, match="no table named 'nope'"):
+        build.render("<!--table nope--><!--/table-->", {})
+
+
+def test_check_reports_a_stale_number(tmp_path):
+    results_dir = tmp_path / "results"
+    results_dir.mkdir()
+    (results_dir / "x.json").write_text(json.dumps({"a": 0.5}))
+    doc = tmp_path / "doc.md"
+    doc.write_text("value <!--v x.a:.1%-->50.0%<!--/v-->\n")
+    assert build.build(check=True, documents=[str(doc)], results_folder=str(results_dir)) == []
+    (results_dir / "x.json").write_text(json.dumps({"a": 0.25}))
+    stale = build.build(check=True, documents=[str(doc)], results_folder=str(results_dir))
+    assert stale == [(str(doc), [1])]
+    assert "50.0%" in doc.read_text(), "--check changes nothing"
+    build.build(documents=[str(doc)], results_folder=str(results_dir))
+    assert "25.0%" in doc.read_text()
+
+
+def test_palindrome_summary_and_table():
+    from report import tables
+    records = [{"model": m, "T": T, "seed": s, "val_accuracy": acc, "seconds": 1.0}
+               for m, T, s, acc in [("lstm", 5, 0, 1.0), ("lstm", 5, 1, 0.99), ("rnn", 5, 0, 0.5), ("rnn", 5, 1, 0.7)]]
+    pal = tables.summaries({"palindrome_sweep": records})["palindrome"]
+    assert pal["lstm"]["5"] == {"mean": pytest.approx(0.995), "min": 0.99, "max": 1.0, "n": 2}
+    assert pal["rnn_min"] == 0.5 and pal["seconds_total"] == 4.0
+    table = tables.table_palindrome({"palindrome": pal})
+    assert "| LSTM | 99.5% (99%–100%) |" in table and "| RNN | 60.0% (50%–70%) |" in table
+
+
+def test_committed_report_and_readme_agree_with_the_results():
+    stale = build.build(check=True)
+    assert stale == [], f"run python report/build.py: stale places {stale}"
