@@ -49,6 +49,7 @@ non_negative_int = _typed(int, lambda v: v >= 0, "a non-negative integer")
 positive_float = _typed(float, lambda v: v > 0 and np.isfinite(v), "a positive number")
 non_negative_float = _typed(float, lambda v: v >= 0 and np.isfinite(v), "a non-negative number")
 fraction = _typed(float, lambda v: 0 < v < 1, "a number strictly between 0 and 1")
+non_negative_fraction = _typed(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
 def add_common_args(parser, out):

@@ -21,6 +21,21 @@ def make_palindrome(number, length):
     return [int(d) for d in half + half[: length // 2][::-1]]
 
 
+def distinct_numbers(max_num, count, rng):
+    """``count`` distinct integers drawn uniformly from [0, max_num)."""
+    if max_num < 2 ** 62:
+        # random.sample draws from range(10**k) without building the range ...
+        return rng.sample(range(max_num), count)
+    # ... but needs len(range) to fit in a C integer; beyond, rejection (count << max_num here).
+    seen, numbers = set(), []
+    while len(numbers) < count:
+        n = rng.randrange(max_num)
+        if n not in seen:
+            seen.add(n)
+            numbers.append(n)
+    return numbers
+
+
 class PalindromeDataset(Dataset):
     """``total_len`` distinct palindromes of length T = input_length + 1.
 
@@ -50,8 +65,7 @@ class PalindromeDataset(Dataset):
                           f"length {self.seq_length}; using {max_num}", stacklevel=2)
             total_len = max_num
         self.total_len = int(total_len)
-        # random.sample draws distinct numbers from range(10**k) without building the range.
-        self.numbers = random.Random(seed).sample(range(max_num), self.total_len)
+        self.numbers = distinct_numbers(max_num, self.total_len, random.Random(seed))
         self.digits = torch.tensor([make_palindrome(n, self.seq_length) for n in self.numbers],
                                    dtype=torch.long)
         self.inputs = self.encode(self.digits[:, :-1], one_hot)

@@ -38,11 +38,16 @@ def build(spec_, path="checkpoint"):
         raise UsageError(f"{path}: cannot build {class_name}: {err}") from None
 
 
+def generator_weights(state):
+    """The run's generator weights: the moving average of G when the run kept one."""
+    return state.get("generator_ema") or state["generator"]
+
+
 def load_generator(path, device="cpu"):
     """The generator of a training checkpoint or a generator export, in eval mode, and the state dict."""
     state = load_checkpoint(path, (TRAINING_KIND, GENERATOR_KIND), map_location=device)
     G = build(state["generator_spec"], path)
-    weights = {k: v.float() if v.is_floating_point() else v for k, v in state["generator"].items()}
+    weights = {k: v.float() if v.is_floating_point() else v for k, v in generator_weights(state).items()}
     load_weights(G, weights, path)
     return G.to(device).eval(), state
 
@@ -50,8 +55,9 @@ def load_generator(path, device="cpu"):
 def export_generator(training_checkpoint, path, half=True):
     """Write the generator of a training checkpoint alone (float16 when ``half``): a few MB to commit."""
     state = load_checkpoint(training_checkpoint, TRAINING_KIND)
-    weights = {k: (v.half() if half and v.is_floating_point() else v) for k, v in state["generator"].items()}
-    keep = ("generator_spec", "config", "epoch", "step", "seconds", "split", "hardware", "fixed_noise")
+    weights = {k: (v.half() if half and v.is_floating_point() else v) for k, v in generator_weights(state).items()}
+    keep = ("generator_spec", "config", "epoch", "step", "seconds", "split", "hardware", "fixed_noise", "ema_decay",
+            "evaluations")
     save_checkpoint({"kind": GENERATOR_KIND, "generator": weights, **{k: state[k] for k in keep if k in state}},
                     path)
     return path

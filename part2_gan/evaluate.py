@@ -11,6 +11,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
 from common.cli import (ArgumentParser, add_common_args, hardware_description, positive_int, run_main, setup_run,
                         write_json)
+from common.paths import repo_relative
 from part2_gan.checkpoints import load_generator
 from part2_gan.classifier import load_classifier
 from part2_gan.data import SPLITS, load_mnist_tensor
@@ -57,7 +58,7 @@ def main(argv=None):
               "lr": config.get("lr"), "evaluated_against": split,
               "class_histogram": metrics["class_histogram"], "n_samples": metrics["n_samples"],
               "fid_samples": metrics["fid_samples"], "real": metrics["real"],
-              "checkpoint": args.checkpoint, "evaluation_hardware": hardware_description(device),
+              "checkpoint": repo_relative(args.checkpoint), "evaluation_hardware": hardware_description(device),
               "classifier": {k: record[k] for k in ("split", "held_out_accuracy", "how")}}
     print(format_table(metrics))
     os.makedirs(args.out, exist_ok=True)

@@ -16,6 +16,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
 from common.cli import ArgumentParser, UsageError, add_common_args, positive_int, run_main, setup_run, write_json
+from common.paths import repo_relative
 from part2_gan.checkpoints import load_generator
 from part2_gan.classifier import load_classifier, predict
 
@@ -121,7 +122,7 @@ def main(argv=None):
                                                f"{args.digit_from} to {args.digit_to} (classifier's digit and confidence)")
     write_json(os.path.join(args.out, name + ".json"),
                {"from": args.digit_from, "to": args.digit_to, "steps": args.steps, "interpolation": kind,
-                "predicted": labels, "confidence": confs, "checkpoint": args.checkpoint})
+                "predicted": labels, "confidence": confs, "checkpoint": repo_relative(args.checkpoint)})
     print(f"predicted digits along the path: {labels}")
     print(f"wrote {png} and {name}.json in {args.out}")
     return labels, confs

@@ -68,16 +68,18 @@ def metrics_of(probs, features, reference_features):
 @torch.no_grad()
 def generate(G, n, latent_dim, seed=0, batch_size=1000, device="cpu"):
     """n samples of G in eval mode, from noise of a private generator (global RNG untouched)."""
+    was_training = G.training
     G.eval()
     gen = torch.Generator().manual_seed(seed)
     out = []
     for start in range(0, n, batch_size):
         z = torch.randn(min(batch_size, n - start), latent_dim, generator=gen).to(device)
         out.append(G(z).cpu())
+    G.train(was_training)
     return torch.cat(out)
 
 
-def evaluate_images(fake, real, classifier, seed=0):
+def evaluate_images(fake, real, classifier, seed=0, real_predictions=None):
     """Metrics of generated images against real ones, and the same metrics for real data.
 
     The real images are split in two halves A and B (seeded). FID: generated against A, with
@@ -86,7 +88,7 @@ def evaluate_images(fake, real, classifier, seed=0):
     """
     order = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))
     half_a, half_b = order[: len(real) // 2], order[len(real) // 2:]
-    probs_real, feats_real = predict(classifier, real)
+    probs_real, feats_real = real_predictions or predict(classifier, real)
     probs_fake, feats_fake = predict(classifier, fake)
     fake_metrics = metrics_of(probs_fake, feats_fake[: len(half_b)], feats_real[half_a])
     real_metrics = metrics_of(probs_real, feats_real[half_b], feats_real[half_a])
@@ -95,6 +97,7 @@ def evaluate_images(fake, real, classifier, seed=0):
     return {**fake_metrics, "real": real_metrics}
 
 
-def evaluate_generator(G, real, classifier, n_samples=10_000, seed=0, device="cpu"):
+def evaluate_generator(G, real, classifier, n_samples=10_000, seed=0, device="cpu", real_predictions=None):
+    """evaluate_images of n_samples of G; real_predictions = predict(classifier, real) saves recomputing it."""
     fake = generate(G, n_samples, G.latent_dim, seed=seed, device=device)
-    return evaluate_images(fake, real, classifier, seed=seed)
+    return evaluate_images(fake, real, classifier, seed=seed, real_predictions=real_predictions)

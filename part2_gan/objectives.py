@@ -33,12 +33,18 @@ class NonSaturatingGAN(Objective):
     G minimises -E[log D(G(z))] instead of E[log(1 - D(G(z)))]: both push D(G(z)) up, but the
     latter's gradient vanishes when D rejects the fakes confidently, which is exactly the
     situation early in training (Goodfellow et al., 2014, section 3).
+
+    real_label < 1 is one-sided label smoothing (Salimans et al., 2016): D's target for real
+    images becomes e.g. 0.9, which keeps D from growing over-confident on a small training set.
     """
     name = "gan"
 
+    def __init__(self, real_label=1.0):
+        self.real_label = real_label
+
     def discriminator_loss(self, D, real, fake):
         real_logits, fake_logits = D(real), D(fake)
-        loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+        loss = (F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, self.real_label))
                 + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
         return loss, {"d_real": torch.sigmoid(real_logits).mean().item(),
                       "d_fake": torch.sigmoid(fake_logits).mean().item()}

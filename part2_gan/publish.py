@@ -14,6 +14,8 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
+import torch
+
 from common.cli import ArgumentParser, UsageError, positive_int, run_main, write_json
 from part2_gan import evaluate, interpolate
 from part2_gan.checkpoints import export_generator
@@ -32,6 +34,7 @@ def build_parser():
     p.add_argument("--max_points", type=positive_int, default=2000, help="points kept of the loss history")
     p.add_argument("--report", default=os.path.join(REPO, "report"), help="report folder")
     p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch")
     return p
 
 
@@ -43,6 +46,8 @@ def thin(history, max_points):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     checkpoint = os.path.join(args.run, "checkpoint.pt")
     if not os.path.isfile(checkpoint):
         raise UsageError(f"no checkpoint.pt in {args.run}: train first")

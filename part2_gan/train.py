@@ -14,10 +14,11 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
 from common.cli import (ArgumentParser, UsageError, add_common_args, fraction, hardware_description,
-                        positive_float, positive_int, run_main, setup_run, write_json)
+                        non_negative_fraction, positive_float, positive_int, run_main, setup_run, write_json)
 from part2_gan.checkpoints import build, count_parameters, spec
 from part2_gan.classifier import load_classifier
 from part2_gan.data import SPLITS, InMemoryBatches, load_mnist_tensor
+from part2_gan.classifier import predict
 from part2_gan.metrics import evaluate_generator
 from part2_gan.model import Discriminator, Generator
 from part2_gan.objectives import NonSaturatingGAN
@@ -37,6 +38,13 @@ def add_gan_args(p, epochs, out, lr=2e-4, batch_size=64, beta1=0.5):
     p.add_argument("--data-dir", default=None, help="MNIST root (default: $MNIST_DIR, else ./data)")
     p.add_argument("--sample_every", type=positive_int, default=None,
                    help="also save a sample grid every this many epochs")
+    p.add_argument("--ema", type=fraction, default=None, metavar="DECAY",
+                   help="keep a moving average of G's weights with this decay (e.g. 0.999) and use it as the "
+                        "generator (default: off, the plain G)")
+    p.add_argument("--label_smoothing", type=non_negative_fraction, default=0.0,
+                   help="one-sided label smoothing: D's target for real images is 1 - this")
+    p.add_argument("--eval_every", type=positive_int, default=None,
+                   help="evaluate every this many epochs (eval_history.json)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--no_eval", action="store_true", help="skip the metrics at the end")
     p.add_argument("--eval_samples", type=positive_int, default=10_000, help="generated images the metrics use")
@@ -71,9 +79,23 @@ def run_training(args, generator_spec, discriminator_spec, objective=None, desc=
     config = {k: v for k, v in vars(args).items() if k not in ("resume", "quiet", "out", "device", "data_dir")}
     meta = {"generator_spec": generator_spec, "discriminator_spec": discriminator_spec, "config": config,
             "split": args.split, "hardware": hardware_description(device)}
-    trainer = GANTrainer(G, D, objective or NonSaturatingGAN(), opt_G, opt_D, data, args.epochs, args.out,
+    classifier = real_predictions = None
+    if not args.no_eval or args.eval_every:
+        classifier, record = load_classifier(args.classifier, device)
+        real_predictions = predict(classifier, images)
+
+    def evaluator(trainer):
+        nets = {"G": trainer.G} | ({"G_ema": trainer.G_ema} if trainer.G_ema is not None else {})
+        return {name: {k: v for k, v in evaluate_generator(net, images, classifier, n_samples=args.eval_samples,
+                                                           device=device, real_predictions=real_predictions).items()
+                       if k in ("inception_score", "fid", "classes_covered", "kl_uniform")}
+                for name, net in nets.items()}
+
+    objective = objective or NonSaturatingGAN(real_label=1.0 - args.label_smoothing)
+    trainer = GANTrainer(G, D, objective, opt_G, opt_D, data, args.epochs, args.out,
                          args.latent_dim, snapshot=ImageSnapshots(args.out), sample_every=args.sample_every,
-                         meta=meta, device=device, quiet=args.quiet, desc=desc)
+                         meta=meta, device=device, quiet=args.quiet, desc=desc, ema_decay=args.ema,
+                         evaluator=evaluator if args.eval_every else None, eval_every=args.eval_every)
     if args.resume:
         if not os.path.exists(trainer.checkpoint_path):
             raise UsageError(f"--resume: no checkpoint at {trainer.checkpoint_path}")
@@ -83,9 +105,11 @@ def run_training(args, generator_spec, discriminator_spec, objective=None, desc=
                "generator_parameters": count_parameters(G), "discriminator_parameters": count_parameters(D),
                "config": config}
     if not args.no_eval:
-        classifier, record = load_classifier(args.classifier, device)
-        metrics.update(evaluate_generator(G, images, classifier, n_samples=args.eval_samples, device=device))
+        metrics.update(evaluate_generator(trainer.generator, images, classifier, n_samples=args.eval_samples,
+                                          device=device, real_predictions=real_predictions))
         metrics["classifier"] = {k: record[k] for k in ("split", "held_out_accuracy", "how")}
+    if trainer.evaluations:
+        metrics["evaluations"] = trainer.evaluations
     write_json(os.path.join(args.out, "metrics.json"), metrics)
     print(f"{desc}: {summary['epochs']} epochs in {summary['seconds']:.0f} s "
           f"({summary['seconds_per_epoch']:.1f} s/epoch)"

@@ -7,6 +7,7 @@ logging of the losses and of D's outputs, an atomic checkpoint after every epoch
 resumption, and a stop with a clear message when a loss stops being finite. What differs
 between methods -- the networks, the objective, the data -- comes in as arguments.
 """
+import copy
 import json
 import os
 import time
@@ -40,10 +41,17 @@ class GANTrainer:
         n_fixed: size of the fixed noise batch (25 for a 5 x 5 grid).
         sample_every: also snapshot every this many epochs (None: start, halfway, end only).
         meta: extra entries for the checkpoint (specs of the networks, config, split, ...).
+        ema_decay: keep an exponential moving average of G's weights with this decay (None: no
+            average). The average is the run's generator: snapshots, evaluation and exports use it.
+            Its BatchNorm statistics are recomputed for the averaged weights before each use
+            (G's running statistics belong to G's own weights, not to their average).
+        evaluator: callable(trainer) -> dict of metrics, called every ``eval_every`` epochs and at
+            the end; the results go to eval_history.json.
     """
 
     def __init__(self, G, D, objective, opt_G, opt_D, data, epochs, out, latent_dim, snapshot=None,
-                 n_fixed=25, sample_every=None, meta=None, device="cpu", quiet=False, desc="GAN"):
+                 n_fixed=25, sample_every=None, meta=None, device="cpu", quiet=False, desc="GAN",
+                 ema_decay=None, evaluator=None, eval_every=None):
         self.G, self.D, self.objective = G, D, objective
         self.opt_G, self.opt_D = opt_G, opt_D
         self.data, self.epochs, self.out = data, epochs, out
@@ -53,6 +61,27 @@ class GANTrainer:
         self.epoch, self.d_steps, self.seconds = 0, 0, 0.0
         self.history = {k: [] for k in HISTORY_KEYS}
         self.fixed_noise = self.sample_noise(n_fixed)
+        self.ema_decay, self.evaluator, self.eval_every = ema_decay, evaluator, eval_every
+        self.G_ema = copy.deepcopy(G).eval().requires_grad_(False) if ema_decay else None
+        self.ema_calibrated = True
+        self.evaluations = []
+
+    @property
+    def generator(self):
+        """The run's generator: the moving average of G when one is kept (calibrated), else G."""
+        if self.G_ema is None:
+            return self.G
+        if not self.ema_calibrated:
+            recalibrate_batchnorm(self.G_ema, self.latent_dim, self.device)
+            self.ema_calibrated = True
+        return self.G_ema
+
+    @torch.no_grad()
+    def update_ema(self):
+        """G_ema <- decay * G_ema + (1 - decay) * G, for the weights."""
+        for avg, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            avg.lerp_(p, 1 - self.ema_decay)
+        self.ema_calibrated = False
 
     # ----------------------------------------------------------------- noise and steps
     def sample_noise(self, n):
@@ -84,6 +113,8 @@ class GANTrainer:
             self.opt_G.step()
         finally:
             self.D.requires_grad_(True)
+        if self.G_ema is not None:
+            self.update_ema()
         return loss, stats
 
     # ----------------------------------------------------------------- checkpoints
@@ -96,7 +127,9 @@ class GANTrainer:
                 "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
                 "epoch": self.epoch, "d_steps": self.d_steps, "step": len(self.history["step"]),
                 "seconds": self.seconds, "rng": rng, "fixed_noise": self.fixed_noise.cpu(),
-                "history": {k: torch.tensor(v, dtype=torch.float64) for k, v in self.history.items()}}
+                "history": {k: torch.tensor(v, dtype=torch.float64) for k, v in self.history.items()},
+                "evaluations": self.evaluations, "ema_decay": self.ema_decay,
+                **({"generator_ema": self.generator.state_dict()} if self.G_ema is not None else {})}
 
     def load_state_dict(self, state, path):
         for key in ("generator_spec", "discriminator_spec", "split"):
@@ -113,6 +146,13 @@ class GANTrainer:
         self.epoch, self.d_steps, self.seconds = state["epoch"], state["d_steps"], state["seconds"]
         self.fixed_noise = state["fixed_noise"].to(self.device)
         self.history = {k: state["history"][k].tolist() for k in HISTORY_KEYS}
+        self.evaluations = list(state.get("evaluations", []))
+        if (state.get("ema_decay") is None) != (self.G_ema is None):
+            raise UsageError(f"checkpoint {path} was trained {'with' if state.get('ema_decay') else 'without'} "
+                             f"a moving average of G; resume it with the same setting")
+        if self.G_ema is not None:
+            load_weights(self.G_ema, state["generator_ema"], path)
+            self.ema_calibrated = True
         torch.set_rng_state(state["rng"]["cpu"])
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
@@ -127,10 +167,19 @@ class GANTrainer:
     def take_snapshot(self, tag):
         if self.snapshot is None:
             return
+        G = self.generator
+        was_training = G.training
+        G.eval()
+        self.snapshot(tag, G, self.fixed_noise)
+        G.train(was_training)
+
+    def evaluate(self):
+        if self.evaluator is None or (self.evaluations and self.evaluations[-1]["epoch"] == self.epoch):
+            return
         was_training = self.G.training
-        self.G.eval()
-        self.snapshot(tag, self.G, self.fixed_noise)
+        self.evaluations.append({"epoch": self.epoch, **self.evaluator(self)})
         self.G.train(was_training)
+        write_json(os.path.join(self.out, "eval_history.json"), self.evaluations)
 
     def fit(self):
         """Train up to ``epochs``; returns a summary (epochs, steps, seconds, seconds per epoch)."""
@@ -167,11 +216,16 @@ class GANTrainer:
                 self.seconds += time.perf_counter() - started
                 if self.sample_every and self.epoch % self.sample_every == 0 and self.epoch < self.epochs:
                     self.take_snapshot(f"epoch_{self.epoch:04d}")
+                if self.eval_every and self.epoch % self.eval_every == 0:
+                    self.evaluate()
                 save_checkpoint(self.state_dict(), self.checkpoint_path)
         finally:
             bar.close()
             self.write_history()
         self.take_snapshot("end")
+        if self.eval_every:
+            self.evaluate()
+            save_checkpoint(self.state_dict(), self.checkpoint_path)
         return self.summary()
 
     def _log(self, d_loss, g_loss, stats):
@@ -198,6 +252,31 @@ class GANTrainer:
         os.makedirs(self.out, exist_ok=True)
         write_json(os.path.join(self.out, "history.json"), self.history)
         plot_history(self.history, os.path.join(self.out, "losses.png"), title=self.desc)
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(G, latent_dim, device="cpu", samples=4096, batch_size=512, seed=0):
+    """Recompute the running statistics of G's BatchNorm layers for G's current weights.
+
+    The statistics become the exact average over ``samples`` noise vectors (momentum None =
+    cumulative average), drawn from a private generator: the global random state is untouched.
+    """
+    norms = [m for m in G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return G
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    was_training = G.training
+    G.train()
+    gen = torch.Generator().manual_seed(seed)
+    for start in range(0, samples, batch_size):
+        G(torch.randn(min(batch_size, samples - start), latent_dim, generator=gen).to(device))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    G.train(was_training)
+    return G
 
 
 def read_history(out):

@@ -15,7 +15,7 @@ def test_make_palindrome_mirrors_without_repeating_the_middle():
     assert make_palindrome(123, 6) == [1, 2, 3, 3, 2, 1]
 
 
-@pytest.mark.parametrize("input_length", [1, 4, 9, 29])
+@pytest.mark.parametrize("input_length", [1, 4, 9, 29, 39, 49])
 @pytest.mark.parametrize("one_hot", [False, True])
 def test_dataset_items(input_length, one_hot):
     T = input_length + 1

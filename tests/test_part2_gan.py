@@ -93,6 +93,7 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path):
 
 class _NaNAfter(NonSaturatingGAN):
     def __init__(self, after):
+        super().__init__()
         self.calls, self.after = 0, after
 
     def discriminator_loss(self, D, real, fake):
@@ -219,3 +220,93 @@ def test_bad_input_gives_one_line(tmp_path, script, args, fragment):
     torch.save({"kind": "part1_lstm/palindrome"}, tmp_path / "part1.pt")
     result = run_script(script, *[a.replace("{tmp}", str(tmp_path)) for a in args], "--out", tmp_path / "o")
     assert_one_line_error(result, fragment)
+
+
+def _ema_trainer(tmp_path, data, epochs, seed=0, evaluator=None, eval_every=None):
+    torch.manual_seed(seed)
+    G, D = Generator(16), Discriminator()
+    return GANTrainer(G, D, NonSaturatingGAN(), torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999)),
+                      torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999)), InMemoryBatches(data, 64), epochs,
+                      str(tmp_path), 16, quiet=True, ema_decay=0.9, evaluator=evaluator, eval_every=eval_every,
+                      meta={"generator_spec": spec(Generator, latent_dim=16), "discriminator_spec": spec(Discriminator)})
+
+
+def test_moving_average_of_the_generator(tmp_path):
+    t = _ema_trainer(tmp_path, torch.rand(128, 1, 28, 28) * 2 - 1, epochs=1)
+    avg_before = _params(t.G_ema)
+    _, _, fake = t.discriminator_step(torch.rand(64, 1, 28, 28) * 2 - 1, keep_fake=True)
+    t.generator_step(fake)
+    for avg0, avg1, p in zip(avg_before, t.G_ema.parameters(), t.G.parameters()):
+        assert torch.allclose(avg1, 0.9 * avg0 + 0.1 * p.detach(), atol=1e-7)
+    assert not t.ema_calibrated, "the average's BatchNorm statistics are stale after an update"
+    import copy
+    from part2_gan.trainer import recalibrate_batchnorm
+    expected = recalibrate_batchnorm(copy.deepcopy(t.G_ema), 16)
+    assert t.generator is t.G_ema and t.ema_calibrated
+    for a, b in zip(t.G_ema.buffers(), expected.buffers()):
+        assert torch.equal(a, b), "used, the average gets statistics of its own weights"
+    assert not any(p.requires_grad for p in t.G_ema.parameters())
+
+
+def test_resume_with_moving_average_and_export(tmp_path):
+    data = torch.rand(256, 1, 28, 28) * 2 - 1
+    straight = _ema_trainer(tmp_path / "a", data, epochs=2)
+    straight.fit()
+    _ema_trainer(tmp_path / "b", data, epochs=1).fit()
+    resumed = _ema_trainer(tmp_path / "b", data, epochs=2, seed=5).resume()
+    resumed.fit()
+    assert _same(_params(straight.G_ema), _params(resumed.G_ema))
+    export = export_generator(straight.checkpoint_path, str(tmp_path / "g.pt"), half=False)
+    G, state = load_generator(export)
+    z = torch.randn(4, 16)
+    with torch.no_grad():
+        assert torch.equal(G(z), straight.G_ema.eval()(z)), "the export holds the averaged generator"
+        assert not torch.equal(G(z), straight.G.eval()(z))
+    plain = _trainer(tmp_path / "c", data, epochs=1)
+    plain.fit()
+    with pytest.raises(UsageError, match="moving average"):
+        _ema_trainer(tmp_path / "c", data, epochs=2).resume()
+
+
+def test_evaluator_runs_every_n_epochs_and_at_the_end(tmp_path):
+    calls = []
+
+    def evaluator(trainer):
+        calls.append(trainer.epoch)
+        return {"G": {"fid": float(trainer.epoch)}}
+    t = _ema_trainer(tmp_path, torch.rand(128, 1, 28, 28) * 2 - 1, epochs=5, evaluator=evaluator, eval_every=2)
+    t.fit()
+    assert calls == [2, 4, 5]
+    assert json.loads((tmp_path / "eval_history.json").read_text()) == [
+        {"epoch": e, "G": {"fid": float(e)}} for e in (2, 4, 5)]
+
+
+def test_one_sided_label_smoothing_loss():
+    class Constant(torch.nn.Module):
+        def forward(self, x):
+            return x.new_full((x.shape[0], 1), 2.0)
+    real, fake = torch.zeros(3, 1, 28, 28), torch.zeros(3, 1, 28, 28)
+    loss, _ = NonSaturatingGAN(real_label=0.9).discriminator_loss(Constant(), real, fake)
+    s = torch.sigmoid(torch.tensor(2.0))
+    expected = -(0.9 * torch.log(s) + 0.1 * torch.log(1 - s)) - torch.log(1 - s)
+    assert torch.allclose(loss, expected)
+
+
+def test_recalibrated_batchnorm_matches_the_statistics_of_the_weights():
+    from part2_gan.trainer import recalibrate_batchnorm
+    G = Generator(16)
+    norms = [m for m in G.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    for m in norms:
+        m.running_mean.fill_(5.0)  # stale statistics, as copied from another network
+    state = torch.get_rng_state()
+    recalibrate_batchnorm(G, 16, samples=2048, batch_size=256)
+    assert torch.equal(torch.get_rng_state(), state), "the global random state is untouched"
+    assert all(m.momentum == 0.1 for m in norms) and G.training
+    # The first BatchNorm's statistics are those of its inputs over the same 2048 noise vectors.
+    gen = torch.Generator().manual_seed(0)
+    z = torch.cat([torch.randn(256, 16, generator=gen) for _ in range(8)])
+    with torch.no_grad():
+        pre = G.net[2](G.net[1](G.net[0](z)))  # Linear -> LeakyReLU -> Linear, the input of the first BatchNorm
+    assert torch.allclose(norms[0].running_mean, pre.mean(0), atol=1e-4)
+    # BatchNorm's running variance is the average of the 8 batches' unbiased variances
+    assert torch.allclose(norms[0].running_var, pre.view(8, 256, -1).var(1).mean(0), rtol=1e-4)
