@@ -26,13 +26,13 @@ SWEEP_SETTINGS = ["--one_hot", "--num_hidden", "128", "--batch_size", "128", "--
 
 def build_parser():
     p = ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--lengths", type=positive_int, nargs="+", default=[5, 10, 15, 20, 25, 30, 40, 50],
+    p.add_argument("--lengths", type=positive_int, nargs="+", default=[5, 10, 15, 20, 25, 30, 40],
                    help="palindrome lengths T to sweep (at least 2)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--models", nargs="+", choices=train_script.MODELS, default=list(train_script.MODELS))
     p.add_argument("--max_steps", type=positive_int, default=2500, help="updates per run")
     p.add_argument("--json", default=None, help=f"results file (default {os.path.relpath(DEFAULT_JSON, REPO)})")
-    p.add_argument("--figure", default=None, help=f"figure (default {os.path.relpath(DEFAULT_FIGURE, REPO)})")
+    p.add_argument("--figure", default=None, help=f"figure (default: beside --json, else {os.path.relpath(DEFAULT_FIGURE, REPO)})")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: T = 5 and 10, seed 0, 200 steps, results under --out")
     p.add_argument("--fresh", action="store_true", help="rerun runs already in the results file")
@@ -55,7 +55,12 @@ def run_sweep(args):
     if args.quick:
         args.lengths, args.seeds, args.max_steps = [5, 10], [0], 200
     json_path = args.json or (os.path.join(args.out, "palindrome_sweep.json") if args.quick else DEFAULT_JSON)
-    fig_path = args.figure or (os.path.join(args.out, "palindrome_accuracy.png") if args.quick else DEFAULT_FIGURE)
+    if args.figure:
+        fig_path = args.figure
+    elif args.json:  # a results file of its own gets its figure beside it, not the committed sweep's
+        fig_path = os.path.splitext(args.json)[0] + ".png"
+    else:
+        fig_path = os.path.join(args.out, "palindrome_accuracy.png") if args.quick else DEFAULT_FIGURE
     records = []
     if os.path.exists(json_path) and not args.fresh:
         with open(json_path) as f:

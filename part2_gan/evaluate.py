@@ -59,7 +59,8 @@ def main(argv=None):
               "class_histogram": metrics["class_histogram"], "n_samples": metrics["n_samples"],
               "fid_samples": metrics["fid_samples"], "real": metrics["real"],
               "checkpoint": repo_relative(args.checkpoint), "evaluation_hardware": hardware_description(device),
-              "classifier": {k: record[k] for k in ("split", "held_out_accuracy", "how")}}
+              "classifier": {k: record[k] for k in ("split", "held_out_accuracy", "how")},
+              "config": config, "evaluations": state.get("evaluations", [])}
     print(format_table(metrics))
     os.makedirs(args.out, exist_ok=True)
     paths = [os.path.join(args.out, "evaluation.json")] + ([args.results] if args.results else [])

@@ -36,20 +36,23 @@ class NonSaturatingGAN(Objective):
 
     real_label < 1 is one-sided label smoothing (Salimans et al., 2016): D's target for real
     images becomes e.g. 0.9, which keeps D from growing over-confident on a small training set.
+    augment, if given, transforms every batch D sees, real and generated, in both steps
+    (differentiable augmentation, augment.py).
     """
     name = "gan"
 
-    def __init__(self, real_label=1.0):
+    def __init__(self, real_label=1.0, augment=None):
         self.real_label = real_label
+        self.augment = augment or (lambda x: x)
 
     def discriminator_loss(self, D, real, fake):
-        real_logits, fake_logits = D(real), D(fake)
+        real_logits, fake_logits = D(self.augment(real)), D(self.augment(fake))
         loss = (F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, self.real_label))
                 + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
         return loss, {"d_real": torch.sigmoid(real_logits).mean().item(),
                       "d_fake": torch.sigmoid(fake_logits).mean().item()}
 
     def generator_loss(self, D, fake):
-        logits = D(fake)
+        logits = D(self.augment(fake))
         loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
         return loss, {}

@@ -15,6 +15,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
 from common.cli import (ArgumentParser, UsageError, add_common_args, fraction, hardware_description,
                         non_negative_fraction, positive_float, positive_int, run_main, setup_run, write_json)
+from part2_gan.augment import POLICIES, DiffAugment
 from part2_gan.checkpoints import build, count_parameters, spec
 from part2_gan.classifier import load_classifier
 from part2_gan.data import SPLITS, InMemoryBatches, load_mnist_tensor
@@ -43,6 +44,8 @@ def add_gan_args(p, epochs, out, lr=2e-4, batch_size=64, beta1=0.5):
                         "generator (default: off, the plain G)")
     p.add_argument("--label_smoothing", type=non_negative_fraction, default=0.0,
                    help="one-sided label smoothing: D's target for real images is 1 - this")
+    p.add_argument("--augment", choices=sorted(POLICIES), default=None,
+                   help="differentiable augmentation of everything D sees (default: none)")
     p.add_argument("--eval_every", type=positive_int, default=None,
                    help="evaluate every this many epochs (eval_history.json)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
@@ -91,7 +94,8 @@ def run_training(args, generator_spec, discriminator_spec, objective=None, desc=
                        if k in ("inception_score", "fid", "classes_covered", "kl_uniform")}
                 for name, net in nets.items()}
 
-    objective = objective or NonSaturatingGAN(real_label=1.0 - args.label_smoothing)
+    objective = objective or NonSaturatingGAN(real_label=1.0 - args.label_smoothing,
+                                              augment=DiffAugment(args.augment) if args.augment else None)
     trainer = GANTrainer(G, D, objective, opt_G, opt_D, data, args.epochs, args.out,
                          args.latent_dim, snapshot=ImageSnapshots(args.out), sample_every=args.sample_every,
                          meta=meta, device=device, quiet=args.quiet, desc=desc, ema_decay=args.ema,

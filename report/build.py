@@ -19,16 +19,18 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 from common.cli import ArgumentParser, UsageError, run_main
 from common.paths import REPO, RESULTS
 
-DOCUMENTS = [os.path.join(REPO, "report", "report.md"), os.path.join(REPO, "README.md")]
+DOCUMENTS = [os.path.join(REPO, *path) for path in (("report", "report.md"), ("README.md",), ("dcgan", "README.md"),
+                                                    ("mode_collapse", "README.md"))]
 VALUE = re.compile(r"<!--v (?P<path>[\w.\-]+)(?::(?P<fmt>[^>]*?))?-->(?P<body>.*?)<!--/v-->", re.S)
 TABLE = re.compile(r"<!--table (?P<name>[\w\-]+)-->(?P<body>.*?)<!--/table-->", re.S)
 
 
 def load_results(folder=RESULTS):
-    """{file stem: parsed JSON} of every results file, plus the summaries of tables.summaries()."""
+    """{file stem: parsed JSON} of every results file (and of the data beside the figures), plus the summaries of tables.summaries()."""
     from report import tables
     results = {}
-    for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
+    figure_data = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(folder)), "figures", "*.json")))
+    for path in figure_data + sorted(glob.glob(os.path.join(folder, "*.json"))):  # a figure's data sits beside it
         with open(path) as f:
             results[os.path.splitext(os.path.basename(path))[0]] = json.load(f)
     results.update(tables.summaries(results))

@@ -21,8 +21,23 @@ def summaries(results):
         for m, d in by.items():
             pal[f"{m}_min"] = min(min(v) for v in d.values())
             pal[f"{m}_max_T"] = max(d)
+            pal[f"{m}_runs"] = sum(len(v) for v in d.values())
+            pal[f"{m}_solved"] = sum(a >= 0.99 for v in d.values() for a in v)
+            pal[f"{m}_failed"] = [{"T": r["T"], "seed": r["seed"], "val_accuracy": r["val_accuracy"]} for r in sweep
+                                  if r["model"] == m and r["val_accuracy"] < 0.99]
         pal["seconds_total"] = sum(r["seconds"] for r in sweep)
         out["palindrome"] = pal
+    flow = results.get("gradient_flow")
+    if flow:  # ||dL/dh(1)|| / ||dL/dh(T-1)||, and the mean factor per step back over the whole span
+        out["gradient_flow_ratio"] = {
+            name: {key: {"first_over_last": m[key][0] / m[key][-1],
+                         "per_step": (m[key][0] / m[key][-1]) ** (1 / (len(m[key]) - 1))}
+                   for key in ("at_init", "trained")} for name, m in flow["models"].items()}
+    if results.get("dcgan_speed"):  # names without spaces, for markers
+        g = results["dcgan_speed"]["gans"]
+        out["dcgan_speed_by"] = {"dcgan": g["DCGAN"], "mlp": g["MLP GAN"]}
+    if results.get("mode_collapse_2d"):
+        out["mode_collapse"] = _mode_collapse_means(results["mode_collapse_2d"])
     out["parameters"] = parameter_counts()
     return out
 
@@ -103,3 +118,118 @@ def table_time_vs_length(results):
     rows.append("| LSTM, ms/step | " + " | ".join(f"{r['lstm_ms']:.1f}" for r in t["rows"]) + " |")
     rows.append("| Transformer layer, ms/step | " + " | ".join(f"{r['transformer_ms']:.1f}" for r in t["rows"]) + " |")
     return "\n".join(rows) + f"\n\nBatch {t['batch']}, hidden 128; {t['hardware']}."
+
+
+def _tuning_rows(runs):
+    rows = ["| configuration | settings | epochs | IS | FID | classes | KL | s/epoch |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in runs:
+        settings = ", ".join(f"{k} {v}" for k, v in r["settings"].items() if k != "epochs")
+        rows.append(f"| {r['name']} | {settings} | {r['settings'].get('epochs', '')} | {r['inception_score']:.2f} | "
+                    f"{r['fid']:.2f} | {r['classes_covered']} | {r['kl_uniform']:.3f} | {r['seconds_per_epoch']:.1f} |")
+    return "\n".join(rows)
+
+
+def table_gan_mlp_tuning(results):
+    t = results["gan_mlp_tuning"]
+    return _tuning_rows(t["runs"]) + "\n\n" + t.get("note", "")
+
+
+def table_dcgan_tuning(results):
+    t = results["dcgan_tuning"]
+    return _tuning_rows(t["runs"]) + "\n\n" + t.get("note", "")
+
+
+def table_gan_bench(results):
+    b = results["gan_bench"]
+    rows = ["| pipeline | images per second |", "|---|---:|"]
+    rows += [f"| {name} | {rate:,.0f} |" for name, rate in b["images_per_second"].items()]
+    return ("\n".join(rows) + f"\n\nSpeed-up {b['speedup']:.2f}; one epoch of 60,000 images at our rate: "
+            f"{b['seconds_per_60k_epoch']:.1f} s. Batch {b['batch_size']}, {b['hardware']}, median of "
+            f"{b['chunks']} chunks of {b['steps_per_chunk']} steps per pipeline, interleaved.")
+
+
+MODE_COLLAPSE_ORDER = ("gan", "wgan", "wgan_gp", "unrolled5", "unrolled10", "madgan")
+
+
+def _mode_collapse_means(records):
+    """{dataset: {method: {"modes", "high_quality", "kl", "seconds": means, "n": seeds, "min_modes", "max_modes"}}}"""
+    groups = {}
+    for r in records:
+        groups.setdefault(r["dataset"], {}).setdefault(r["method"], []).append(r)
+    out = {}
+    for dataset, methods in groups.items():
+        out[dataset] = {}
+        for method, rs in methods.items():
+            out[dataset][method] = {k: _mean([r[k] for r in rs]) for k in ("modes", "high_quality", "kl", "seconds")}
+            out[dataset][method].update(n=len(rs), min_modes=min(r["modes"] for r in rs),
+                                        max_modes=max(r["modes"] for r in rs))
+    return out
+
+
+def table_mode_collapse_2d(results):
+    records = results["mode_collapse_2d"]
+    means = _mode_collapse_means(records)
+    n_modes = {"ring": 8, "grid": 25}
+    rows = ["| method | " + " | ".join(f"{d}: modes (of {n_modes[d]}) | {d}: high quality | {d}: KL"
+                                        for d in ("ring", "grid") if d in means) + " |",
+            "|---|" + "---:|---:|---:|" * sum(d in means for d in ("ring", "grid"))]
+    methods = [m for m in MODE_COLLAPSE_ORDER if any(m in means[d] for d in means)]
+    methods += sorted({m for d in means for m in means[d]} - set(methods))
+    for m in methods:
+        cells = []
+        for d in ("ring", "grid"):
+            if d not in means:
+                continue
+            s = means[d].get(m)
+            if s is None:
+                cells += ["", "", ""]
+                continue
+            spread = "" if s["min_modes"] == s["max_modes"] else f" ({s['min_modes']}–{s['max_modes']})"
+            cells += [f"{s['modes']:.1f}{spread}", f"{s['high_quality']:.1%}", f"{s['kl']:.3f}"]
+        rows.append(f"| {m} | " + " | ".join(cells) + " |")
+    r0 = records[0]
+    seeds = sorted({r["seed"] for r in records})
+    return ("\n".join(rows) + f"\n\nMean over seeds {', '.join(map(str, seeds))} (fewest–most modes where they differ); "
+            f"{r0['n_samples']:,} samples per run; a mode is captured when at least {r0['threshold']} samples are "
+            "high quality (within 3 standard deviations of it); KL of the mode histogram of the high-quality samples to uniform.")
+
+
+def table_dcgan_vs_mlp(results):
+    mlp, dc = results["gan_mlp"], results["dcgan"]
+    models = [("MLP GAN", mlp), ("DCGAN", dc), ("real MNIST", mlp["real"])]
+    table = _gan_rows(models)
+    extra = [("epochs", lambda m: f"{m['epochs']}"),
+             ("training time (wall clock, shared CPU)", lambda m: f"{m['training_seconds'] / 60:.0f} min"),
+             ("seconds per epoch of 10,000 images", lambda m: f"{m['training_seconds_per_epoch']:.1f}")]
+    for label, fmt in extra:
+        table += f"\n| {label} | {fmt(mlp)} | {fmt(dc)} | |"
+    speed = results.get("dcgan_speed")
+    if speed:
+        g = speed["gans"]
+        table += (f"\n| seconds per step, timed side by side (`dcgan/bench.py`) | {g['MLP GAN']['seconds_per_step']:.3f} | "
+                  f"{g['DCGAN']['seconds_per_step']:.3f} | |")
+    return table + f"\n\nBoth trained on the MNIST {mlp['split']} split and evaluated the same way."
+
+
+def _evaluations_table(result):
+    """Quality during training: the evaluations a run made every few epochs, of G and of its moving average."""
+    evals = result.get("evaluations") or []
+    if not evals:
+        return "(no evaluations during training were recorded for this model)"
+    nets = [n for n in ("G", "G_ema") if n in evals[0]]
+    label_of = {"G": "G", "G_ema": "average of G"}
+    rows = ["| epoch | " + " | ".join(str(e["epoch"]) for e in evals) + " |", "|---|" + "---:|" * len(evals)]
+    for key, label, fmt in (("inception_score", "Inception Score", "{:.2f}"), ("fid", "FID", "{:.2f}"),
+                            ("kl_uniform", "KL to uniform", "{:.3f}")):
+        for net in nets:
+            name = f"{label}, {label_of[net]}" if len(nets) > 1 else label
+            rows.append(f"| {name} | " + " | ".join(fmt.format(e[net][key]) for e in evals) + " |")
+    return "\n".join(rows) + "\n\nEach evaluation: 10,000 samples, during training (the published numbers above are those of the final export)."
+
+
+def table_gan_mlp_evaluations(results):
+    return _evaluations_table(results["gan_mlp"])
+
+
+def table_dcgan_evaluations(results):
+    return _evaluations_table(results["dcgan"])

@@ -11,6 +11,7 @@ from common.cli import UsageError
 from dcgan import bench, train, tune
 from dcgan.model import Discriminator, Generator, weights_init
 from part2_gan.checkpoints import build, load_generator
+from part2_gan import tune as shared_tune
 from tests.conftest import REPO, assert_one_line_error, run_script
 from tests.gan_helpers import make_fake_mnist
 
@@ -166,8 +167,8 @@ def test_tune_configurations_reach_train_unchanged():
     names = [name for name, _ in tune.CONFIGS]
     assert len(set(names)) == len(names)
     for name, changes in tune.CONFIGS:
-        settings = tune.settings_of(changes, args.epochs)
-        parsed = vars(train.build_parser().parse_args(tune.train_argv(name, settings, args)))
+        settings = {**tune.PAPER, "epochs": args.epochs, **changes}
+        parsed = vars(train.build_parser().parse_args(shared_tune.train_argv(name, settings, args)))
         assert {k: parsed[k] for k in settings} == settings
         assert parsed["out"].endswith(name) and parsed["split"] == "test" and parsed["threads"] == 1
 
@@ -187,16 +188,16 @@ def test_tune_records_a_finished_run(tmp_path):
     assert len(rows) == 1 and rows[0]["name"] == "final" and rows[0]["fid"] == 3.0
     assert rows[0]["settings"] == {"ngf": 8, "ndf": train.NDF, "lr": train.LR, "beta1": 0.5, "batch_size": 64,
                                    "epochs": 3, "label_smoothing": 0.1}
-    with pytest.raises(UsageError, match="no metrics.json"):
+    with pytest.raises(UsageError, match="neither metrics.json nor checkpoint.pt"):
         tune.main(["--record", str(tmp_path), "--results", str(results)])
 
 
 def test_tune_skips_configurations_already_recorded():
-    settings = tune.settings_of({}, 10)
+    settings = {**tune.PAPER, "epochs": 10}
     table = {"runs": [{"name": "w32", "settings": settings, "split": "test", "seed": 0}]}
-    assert tune.done(table, "w32", settings, "test", 0)
-    assert not tune.done(table, "w32", tune.settings_of({}, 11), "test", 0)
-    assert not tune.done(table, "w32", settings, "train", 0)
+    assert shared_tune.done(table, "w32", settings, "test", 0)
+    assert not shared_tune.done(table, "w32", {**tune.PAPER, "epochs": 11}, "test", 0)
+    assert not shared_tune.done(table, "w32", settings, "train", 0)
 
 
 def test_bench_times_both_gans(tmp_path):
@@ -239,15 +240,3 @@ def test_published_generator_loads_when_present():
         out = G(torch.randn(4, G.latent_dim))
     assert out.shape == (4, 1, 28, 28) and out.min() >= -1 and out.max() <= 1
 
-
-def test_notebook_runs_without_data():
-    """dcgan/GAN.ipynb needs only the published files: it runs top to bottom (about 20 s on a CPU)."""
-    if not os.path.exists(os.path.join(REPO, "report", "checkpoints", "dcgan_generator.pt")):
-        pytest.skip("report/checkpoints/dcgan_generator.pt is not published yet")
-    import nbformat
-    from nbclient import NotebookClient
-    nb = nbformat.read(os.path.join(REPO, "dcgan", "GAN.ipynb"), as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": os.path.join(REPO, "dcgan")}}).execute()
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "trained 80 epochs" in text and "digits along the path: [1," in text

@@ -41,6 +41,10 @@ def test_sweep_quick_writes_records_and_figure(tmp_path):
     assert set(on_disk[0]) >= {"model", "T", "seed", "val_accuracy", "seconds"}
     assert (tmp_path / "palindrome_accuracy.png").stat().st_size > 0
     assert sweep.summarise(records)["lstm"][5][0] == records[0]["val_accuracy"]
+    # A results file of its own (--json) gets its figure beside it, not the default figure.
+    again = sweep.main(["--quick", "--models", "lstm", "--out", str(tmp_path), "--device", "cpu",
+                        "--json", str(tmp_path / "own.json")])
+    assert (tmp_path / "own.png").stat().st_size > 0 and len(again) == 2
 
 
 def test_hidden_gradient_norms_vanish_without_recurrence():

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from common.cli import UsageError
-from part2_gan import evaluate, interpolate, train
+from part2_gan import interpolate, train
 from part2_gan.checkpoints import export_generator, load_generator, spec
 from part2_gan.data import InMemoryBatches, load_mnist, read_idx, to_unit_range
 from part2_gan.model import Discriminator, Generator
@@ -310,3 +310,66 @@ def test_recalibrated_batchnorm_matches_the_statistics_of_the_weights():
     assert torch.allclose(norms[0].running_mean, pre.mean(0), atol=1e-4)
     # BatchNorm's running variance is the average of the 8 batches' unbiased variances
     assert torch.allclose(norms[0].running_var, pre.view(8, 256, -1).var(1).mean(0), rtol=1e-4)
+
+
+def test_translation_shifts_whole_pixels_and_is_differentiable():
+    from part2_gan.augment import translate
+    x = -torch.ones(64, 1, 28, 28)
+    x[:, :, 10:18, 12:16] = 1.0  # an 8 x 4 bright block
+    x.requires_grad_(True)
+    out = translate(x, max_shift=2)
+    assert out.shape == x.shape
+    for img in out.detach():
+        rows, cols = torch.where(img[0] > 0)
+        assert len(rows) == 32, "nothing lost: the block stays inside"
+        assert -2 <= rows.min().item() - 10 <= 2 and -2 <= cols.min().item() - 12 <= 2
+        assert rows.max() - rows.min() == 7 and cols.max() - cols.min() == 3, "shifted, not deformed"
+    out.sum().backward()
+    # d(sum of output)/d(input pixel) is 1 where the pixel stays in view and 0 where shifted out
+    assert set(x.grad.unique().tolist()) <= {0.0, 1.0}
+    kept = x.grad.sum(dim=(1, 2, 3))
+    assert (kept >= 26 * 26).all() and (kept <= 28 * 28).all()
+    assert (x.grad[:, :, 10:18, 12:16] == 1).all(), "the block is always in view"
+
+
+def test_cutout_blanks_a_square_and_policies():
+    from part2_gan.augment import DiffAugment, cutout
+    x = torch.ones(16, 1, 28, 28)
+    out = cutout(x, size=8)
+    blanked = (out == -1).sum(dim=(1, 2, 3))
+    assert (blanked > 0).all() and (blanked <= 81).all()
+    assert DiffAugment("translation,cutout")(x).shape == x.shape
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        DiffAugment("rotate")
+
+
+def test_augmentation_reaches_both_steps():
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def forward(self, x):
+            seen.append(x.detach().clone())
+            return x.new_zeros(x.shape[0], 1)
+    flip = lambda x: -x  # noqa: E731
+    obj = NonSaturatingGAN(augment=flip)
+    real, fake = torch.rand(2, 1, 28, 28), torch.rand(2, 1, 28, 28)
+    obj.discriminator_loss(Recorder(), real, fake)
+    obj.generator_loss(Recorder(), fake)
+    assert torch.equal(seen[0], -real) and torch.equal(seen[1], -fake) and torch.equal(seen[2], -fake)
+
+
+def test_evaluate_writes_the_published_keys_with_the_training_config(tmp_path):
+    from part2_gan import evaluate
+    root = make_fake_mnist(str(tmp_path / "data"), n=128, split="test")
+    run = tmp_path / "run"
+    train.main(["--data-dir", root, "--split", "test", "--no_eval", "--quiet", "--epochs", "1", "--batch_size", "32",
+                "--ema", "0.9", "--out", str(run), "--device", "cpu"])
+    export = export_generator(str(run / "checkpoint.pt"), str(tmp_path / "g.pt"))
+    result = evaluate.main(["--checkpoint", export, "--data-dir", root, "--n_samples", "128",
+                            "--results", str(tmp_path / "r.json"), "--out", str(tmp_path / "e"), "--device", "cpu"])
+    on_disk = json.loads((tmp_path / "r.json").read_text())
+    assert on_disk == json.loads(json.dumps(result))
+    assert set(on_disk) >= {"inception_score", "fid", "classes_covered", "kl_uniform", "split", "epochs", "real"}
+    assert on_disk["split"] == "test" and on_disk["epochs"] == 1 and on_disk["n_samples"] == 128
+    assert on_disk["config"]["ema"] == 0.9 and on_disk["config"]["batch_size"] == 32
+    assert set(on_disk["real"]) >= {"inception_score", "fid", "classes_covered", "kl_uniform"}
