@@ -5,7 +5,11 @@
 The LSTM's T steps run one after the other: each needs h(t-1). A self-attention layer
 treats all positions in one set of matrix products. Both models map one-hot digits
 (batch, T, 10) to 10 logits with hidden size 128; a step is forward, backward and an RMSProp
-update; the two are stepped in turn, and the median of --reps steps is kept per length.
+update; the two are stepped in turn, and the median of --reps steps is kept per length. It also
+counts the depth of each forward pass's autograd graph (the longest chain of operations that
+must run one after another): T-proportional for the LSTM, constant for the Transformer layer.
+On one or two CPU threads the Transformer's parallel work still runs largely in sequence, so
+the times show its arithmetic cost; the depth shows what parallel hardware can exploit.
 """
 import os
 import statistics
@@ -35,6 +39,24 @@ class TinyTransformer(nn.Module):
     def forward(self, x):
         h = self.layer(self.embed(x) + self.pos[: x.shape[1]])
         return self.out(h[:, -1])
+
+
+def graph_depth(output):
+    """The longest chain of dependent operations in the autograd graph that produced ``output``:
+    how many operations must run one after another, however many processors there are."""
+    depth = {}
+    stack = [(output.grad_fn, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if node is None or (node in depth and not expanded):
+            continue
+        children = [n for n, _ in node.next_functions if n is not None]
+        if expanded:
+            depth[node] = 1 + max((depth[c] for c in children), default=0)
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if c not in depth)
+    return depth[output.grad_fn]
 
 
 def time_steps(models, x, y, reps, warmup):
@@ -77,9 +99,14 @@ def main(argv=None):
         models = {"lstm": LSTM(T, 10, 128, 10, forget_bias=1.0).to(device),
                   "transformer": TinyTransformer(T).to(device)}
         ms = time_steps(models, x, y, args.reps, args.warmup)
+        plain = models["lstm"].forward_plain(x)[-1] @ models["lstm"].W_ph.T + models["lstm"].b_p
+        depth = {"lstm": graph_depth(plain),  # the equations as written, one operation per node
+                 "transformer": graph_depth(models["transformer"](x))}
         rows.append({"T": T, "lstm_ms": ms["lstm"], "transformer_ms": ms["transformer"],
-                     "lstm_sequential_steps": T, "transformer_sequential_steps": 1})
-        print(f"T={T:4d}: LSTM {ms['lstm']:7.2f} ms/step, Transformer layer {ms['transformer']:7.2f} ms/step")
+                     "lstm_sequential_steps": T, "transformer_sequential_steps": 1,
+                     "lstm_graph_depth": depth["lstm"], "transformer_graph_depth": depth["transformer"]})
+        print(f"T={T:4d}: LSTM {ms['lstm']:7.2f} ms/step, Transformer layer {ms['transformer']:7.2f} ms/step; "
+              f"dependent operations: LSTM {depth['lstm']}, Transformer {depth['transformer']}")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "lstm_time_vs_length.json")
     write_json(path, {"batch": args.batch, "hidden": 128, "hardware": hardware_description(device),

@@ -51,7 +51,12 @@ def table_palindrome(results):
         cells = []
         for T in lengths:
             s = pal[m].get(str(T))
-            cells.append("" if s is None else f"{s['mean']:.1%}" + ("" if s["min"] == s["max"] else f" ({s['min']:.0%}–{s['max']:.0%})"))
+            if s is None:
+                cells.append("")
+                continue
+            fmt = "{:.0%}" if f"{s['min']:.0%}" != f"{s['max']:.0%}" else "{:.2%}"  # enough digits to differ
+            spread = "" if s["min"] == s["max"] else f" ({fmt.format(s['min'])}–{fmt.format(s['max'])})"
+            cells.append(f"{s['mean']:.1%}" + spread)
         rows.append(f"| {m.upper()} | " + " | ".join(cells) + " |")
     return (head + "\n" + "\n".join(rows) + "\n\nValidation accuracy, mean over seeds (lowest–highest seed where they differ).")
 
@@ -117,14 +122,22 @@ def table_time_vs_length(results):
     rows = ["| T | " + " | ".join(str(r["T"]) for r in t["rows"]) + " |", "|---|" + "---:|" * len(t["rows"])]
     rows.append("| LSTM, ms/step | " + " | ".join(f"{r['lstm_ms']:.1f}" for r in t["rows"]) + " |")
     rows.append("| Transformer layer, ms/step | " + " | ".join(f"{r['transformer_ms']:.1f}" for r in t["rows"]) + " |")
-    return "\n".join(rows) + f"\n\nBatch {t['batch']}, hidden 128; {t['hardware']}."
+    if "lstm_graph_depth" in t["rows"][0]:
+        rows.append("| LSTM, dependent operations | " + " | ".join(str(r["lstm_graph_depth"]) for r in t["rows"]) + " |")
+        rows.append("| Transformer layer, dependent operations | "
+                    + " | ".join(str(r["transformer_graph_depth"]) for r in t["rows"]) + " |")
+    return ("\n".join(rows) + f"\n\nBatch {t['batch']}, hidden 128; {t['hardware']}. Dependent operations: the depth "
+            "of the forward pass's autograd graph, the longest chain of operations that must run one after another.")
 
 
 def _tuning_rows(runs):
     rows = ["| configuration | settings | epochs | IS | FID | classes | KL | s/epoch |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in runs:
         settings = ", ".join(f"{k} {v}" for k, v in r["settings"].items() if k != "epochs")
-        rows.append(f"| {r['name']} | {settings} | {r['settings'].get('epochs', '')} | {r['inception_score']:.2f} | "
+        epochs = r["settings"].get("epochs", "")
+        if r.get("stopped_at_epoch"):
+            epochs = f"{r['stopped_at_epoch']} of {epochs} (stopped)"
+        rows.append(f"| {r['name']} | {settings} | {epochs} | {r['inception_score']:.2f} | "
                     f"{r['fid']:.2f} | {r['classes_covered']} | {r['kl_uniform']:.3f} | {r['seconds_per_epoch']:.1f} |")
     return "\n".join(rows)
 
@@ -160,7 +173,10 @@ def _mode_collapse_means(records):
     for dataset, methods in groups.items():
         out[dataset] = {}
         for method, rs in methods.items():
-            out[dataset][method] = {k: _mean([r[k] for r in rs]) for k in ("modes", "high_quality", "kl", "seconds")}
+            out[dataset][method] = {k: _mean([r[k] for r in rs]) for k in ("modes", "high_quality", "seconds")}
+            kls = [r["kl"] for r in rs if r["kl"] is not None]  # None: no high-quality sample, KL undefined
+            out[dataset][method]["kl"] = _mean(kls) if kls else None
+            out[dataset][method]["kl_undefined"] = len(rs) - len(kls)
             out[dataset][method].update(n=len(rs), min_modes=min(r["modes"] for r in rs),
                                         max_modes=max(r["modes"] for r in rs))
     return out
@@ -185,13 +201,15 @@ def table_mode_collapse_2d(results):
                 cells += ["", "", ""]
                 continue
             spread = "" if s["min_modes"] == s["max_modes"] else f" ({s['min_modes']}–{s['max_modes']})"
-            cells += [f"{s['modes']:.1f}{spread}", f"{s['high_quality']:.1%}", f"{s['kl']:.3f}"]
+            kl = "–" if s["kl"] is None else f"{s['kl']:.3f}" + ("*" if s["kl_undefined"] else "")
+            cells += [f"{s['modes']:.1f}{spread}", f"{s['high_quality']:.1%}", kl]
         rows.append(f"| {m} | " + " | ".join(cells) + " |")
     r0 = records[0]
     seeds = sorted({r["seed"] for r in records})
     return ("\n".join(rows) + f"\n\nMean over seeds {', '.join(map(str, seeds))} (fewest–most modes where they differ); "
             f"{r0['n_samples']:,} samples per run; a mode is captured when at least {r0['threshold']} samples are "
-            "high quality (within 3 standard deviations of it); KL of the mode histogram of the high-quality samples to uniform.")
+            "high quality (within 3 standard deviations of it); KL of the mode histogram of the high-quality samples to uniform "
+            "(* mean over the seeds that had any high-quality sample; – none had).")
 
 
 def table_dcgan_vs_mlp(results):
@@ -233,3 +251,17 @@ def table_gan_mlp_evaluations(results):
 
 def table_dcgan_evaluations(results):
     return _evaluations_table(results["dcgan"])
+
+
+def table_mode_collapse_mnist(results):
+    m = results["mode_collapse_mnist"]
+    models = [("Part 2 GAN", m["gan"]), ("WGAN-GP (MLP)", m["wgan_gp"]), ("real test images", m["real"])]
+    table = _gan_rows(models)
+    gan, wgan = m["gan"], m["wgan_gp"]
+    table += f"\n| epochs | {gan['epochs']} | {wgan['epochs']} | |"
+    if "generator_steps" in wgan:
+        table += (f"\n| generator steps | one per batch | {wgan['generator_steps']:,} (one per {wgan['n_critic']} "
+                  f"critic steps: {wgan['discriminator_steps']:,}) | |")
+    table += (f"\n| training seconds | {gan['training_seconds']:.0f} | {wgan['seconds']:.0f} | |")
+    return table + (f"\n\nBoth trained on the MNIST {m['split']} split ({m['train_images']:,} images), batch "
+                    f"{wgan['batch_size']}, seed {wgan['seed']}; 10,000 samples each, Part 2's classifier and metrics.")

@@ -142,7 +142,8 @@ def test_the_papers_architecture_rules():
 def test_defaults_are_the_papers_adam_at_the_tuned_settings():
     args = train.build_parser().parse_args([])
     assert (args.beta1, args.beta2, args.batch_size, args.latent_dim, args.split) == (0.5, 0.999, 64, 100, "train")
-    assert (args.lr, args.ngf, args.ndf, args.epochs) == (4e-4, 64, 32, 80), "README.md's chosen configuration"
+    assert (args.lr, args.ngf, args.ndf, args.epochs, args.ema) == (4e-4, 64, 32, 120, 0.999), \
+        "README.md's chosen configuration"
 
 
 def test_train_script_writes_its_outputs_and_resumes(tmp_path):
@@ -187,7 +188,7 @@ def test_tune_records_a_finished_run(tmp_path):
     rows = json.loads(results.read_text())["runs"]
     assert len(rows) == 1 and rows[0]["name"] == "final" and rows[0]["fid"] == 3.0
     assert rows[0]["settings"] == {"ngf": 8, "ndf": train.NDF, "lr": train.LR, "beta1": 0.5, "batch_size": 64,
-                                   "epochs": 3, "label_smoothing": 0.1}
+                                   "epochs": 3, "ema": train.EMA, "label_smoothing": 0.1}
     with pytest.raises(UsageError, match="neither metrics.json nor checkpoint.pt"):
         tune.main(["--record", str(tmp_path), "--results", str(results)])
 

@@ -7,6 +7,7 @@ import torch
 
 from common.checkpoint import save_checkpoint
 from part1_lstm import gradient_flow, sweep, train
+from part1_lstm.lstm import LSTM
 from part1_lstm.vanilla_rnn import VanillaRNN
 from tests.conftest import assert_one_line_error, run_script
 
@@ -119,3 +120,30 @@ def test_bench_prints_the_ratio_last(tmp_path):
     assert last.startswith("hand-written/nn.LSTM time ratio: ")
     assert float(last.split(": ")[1]) > 0
     assert json.loads((tmp_path / "lstm_bench.json").read_text())["results"][0]["ratio_fast"] > 0
+
+
+def test_graph_depth_counts_the_longest_chain_of_operations():
+    from part1_lstm.time_vs_length import TinyTransformer, graph_depth
+    a = torch.ones(3, requires_grad=True)
+    assert graph_depth((a * 2 + 1).sum()) == 4  # AccumulateGrad <- Mul <- Add <- Sum
+    b = torch.ones(3, requires_grad=True)
+    assert graph_depth(((a * 2) * (b + 1 + 1 + 1)).sum()) == 6  # the longer branch counts: 3 adds on b
+
+    def lstm_depth(T):
+        model = LSTM(T, 10, 8, 10)
+        x = torch.nn.functional.one_hot(torch.randint(0, 10, (2, T)), 10).float()
+        return graph_depth(model.forward_plain(x)[-1] @ model.W_ph.T + model.b_p)
+    assert lstm_depth(20) - lstm_depth(10) == 2 * (lstm_depth(10) - lstm_depth(5)) > 0  # linear in T
+    x5, x10 = (torch.nn.functional.one_hot(torch.randint(0, 10, (2, T)), 10).float() for T in (5, 10))
+    assert graph_depth(TinyTransformer(10)(x5)) == graph_depth(TinyTransformer(10)(x10))  # constant in T
+
+
+def test_time_vs_length_writes_times_and_depths(tmp_path):
+    from part1_lstm import time_vs_length
+    rows = time_vs_length.main(["--lengths", "3", "6", "--batch", "4", "--reps", "2", "--warmup", "1",
+                                "--out", str(tmp_path), "--device", "cpu"])
+    on_disk = json.loads((tmp_path / "lstm_time_vs_length.json").read_text())["rows"]
+    assert [r["T"] for r in on_disk] == [3, 6] and on_disk == rows
+    assert rows[1]["lstm_graph_depth"] > rows[0]["lstm_graph_depth"]
+    assert rows[1]["transformer_graph_depth"] == rows[0]["transformer_graph_depth"]
+    assert all(r["lstm_ms"] > 0 and r["transformer_ms"] > 0 for r in rows)

@@ -1,0 +1,86 @@
+"""Figures of the 2D sweep: samples over the true modes during training, and modes captured over training."""
+import os
+
+import torch
+
+LABELS = {"gan": "GAN", "wgan": "WGAN (clip)", "wgan_gp": "WGAN-GP", "unrolled5": "Unrolled GAN, K=5",
+          "unrolled10": "Unrolled GAN, K=10", "madgan": "MAD-GAN"}
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def load_snapshots(path):
+    """The snapshots.pt of a run of train_2d: steps (S,), samples (S, n, 2), means (K, 2), std."""
+    return torch.load(path, weights_only=True)
+
+
+def plot_samples(rows, path, columns=6, title=None):
+    """One row per method: its samples (of the fixed noise) at ``columns`` steps, over the true modes.
+
+    rows: list of (label, snapshots dict, curve) with curve the per-snapshot metrics of the run.
+    """
+    plt = _plt()
+    fig, axes = plt.subplots(len(rows), columns, figsize=(2.0 * columns, 2.05 * len(rows)), squeeze=False)
+    for r, (label, snaps, curve) in enumerate(rows):
+        steps, samples, means = snaps["steps"], snaps["samples"], snaps["means"]
+        picks = torch.linspace(0, len(steps) - 1, columns).round().long().tolist()
+        lim = float(means.abs().max()) * 1.5
+        for c, i in enumerate(picks):
+            ax = axes[r, c]
+            x = samples[i].clamp(-2 * lim, 2 * lim)
+            ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.25, color="tab:blue", rasterized=True)
+            ax.scatter(means[:, 0], means[:, 1], s=12, marker="x", color="tab:red", linewidths=0.8)
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_aspect("equal")
+            point = curve[i]
+            ax.set_title(f"step {int(steps[i])}: {point['modes']} modes, {100 * point['high_quality']:.0f}% HQ",
+                         fontsize=7)
+            if c == 0:
+                ax.set_ylabel(label, fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_curves(records, path, methods, datasets=("ring", "grid"), n_modes=None):
+    """Modes captured (left) and high-quality fraction (right) against generator steps, mean over seeds."""
+    plt = _plt()
+    fig, axes = plt.subplots(len(datasets), 2, figsize=(10, 3.4 * len(datasets)), squeeze=False)
+    for d, dataset in enumerate(datasets):
+        for method in methods:
+            runs = [r for r in records if r["method"] == method and r["dataset"] == dataset]
+            if not runs:
+                continue
+            steps = [p["step"] for p in runs[0]["curve"]]
+            for col, key, scale in ((0, "modes", 1), (1, "high_quality", 100)):
+                values = torch.tensor([[p[key] * scale for p in r["curve"]] for r in runs], dtype=torch.float64)
+                line, = axes[d, col].plot(steps, values.mean(0), marker=".", label=LABELS.get(method, method))
+                if len(runs) > 1:
+                    axes[d, col].fill_between(steps, values.min(0).values, values.max(0).values,
+                                              color=line.get_color(), alpha=0.15)
+        total = (n_modes or {}).get(dataset)
+        axes[d, 0].set_ylabel(f"{dataset}: modes captured" + (f" (of {total})" if total else ""))
+        if total:
+            axes[d, 0].axhline(total, color="grey", lw=0.8, ls=":")
+        axes[d, 1].set_ylabel(f"{dataset}: high-quality samples (%)")
+        for ax in axes[d]:
+            ax.set_xlabel("generator step")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle("Mode collapse over training (mean over seeds, band: min to max)", fontsize=10)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

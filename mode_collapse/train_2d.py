@@ -1,0 +1,235 @@
+"""Train one method on one 2D mixture (ring of 8 or grid of 25) and measure its mode collapse.
+
+    python mode_collapse/train_2d.py --method unrolled5 --dataset ring --seed 0 --threads 1
+
+Writes to --out: metrics.json (modes captured, high-quality fraction, KL to uniform, seconds,
+and the same measured at every snapshot), snapshots.pt (2,500 samples from one fixed noise
+batch at every snapshot), history.json and losses.png (the trainer's), checkpoint.pt.
+Every method runs in part2_gan/trainer.py's loop; only the objective, the networks and the
+optimisers differ, as the table METHODS says.
+"""
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
+from common.cli import (ArgumentParser, UsageError, add_common_args, hardware_description, non_negative_int,
+                        positive_float, positive_int, run_main, seed_everything, setup_run, write_json)
+from mode_collapse.metrics import N_SAMPLES, generator_modes, mode_metrics
+from mode_collapse.mixtures import MixtureBatches, mixture
+from mode_collapse.models import Discriminator2D, Generator2D, MultiGenerator, generator_labels
+from mode_collapse.objectives import MADGAN, WGANGP, UnrolledGAN, WGANClip
+from part2_gan.checkpoints import build as build_spec
+from part2_gan.checkpoints import spec
+from part2_gan.objectives import NonSaturatingGAN
+from part2_gan.trainer import GANTrainer
+
+# Settings every method shares: the networks (models.py) and Adam's betas for the GANs.
+COMMON = {"latent_dim": 32, "g_hidden": 128, "g_layers": 2, "d_hidden": 128, "d_layers": 3}
+# Per dataset, the same for every method: batch, generator updates, MAD-GAN's k, and the
+# generator learning rate of the Adam-trained GANs (GAN, Unrolled GAN, MAD-GAN).
+DATASETS = {
+    "ring": {"batch_size": 250, "steps": 2000, "generators": 10, "gan_lr_g": 1e-3},
+    "grid": {"batch_size": 250, "steps": 4000, "generators": 50, "gan_lr_g": 5e-4},
+}
+# What differs between methods; an entry named after a dataset overrides the rest there.
+# Optimisers follow each paper: the GAN and the Unrolled GAN share Metz et al.'s Adam(beta1 =
+# 0.5) with D's learning rate 1e-4 below G's (the GAN is the Unrolled GAN with K = 0; with D's
+# rate at 1e-3 every unrolled run collapsed to one or two ring modes), RMSProp(5e-5) with clip
+# 0.01 and n_critic 5 for WGAN, Adam(betas = (0.5, 0.9)), lambda = 10 and n_critic 5 for
+# WGAN-GP, whose learning rate is raised from the paper's 1e-4 (no mode captured in 2,000 steps
+# on the ring) to 1e-3. The unrolled runs are the slowest (K + 1 discriminator passes with
+# second-order terms per generator step): on the grid they get 2,000 (K = 5) and 1,000
+# (K = 10) generator steps. MAD-GAN on the grid: k = 50 generators (two per mode) and batch 500
+# (10 samples per generator and step), 6,000 steps.
+METHODS = {
+    "gan": {"objective": "gan", "optimizer": "adam", "lr": 1e-4, "betas": (0.5, 0.999)},
+    "wgan": {"objective": "wgan", "optimizer": "rmsprop", "lr": 5e-5, "clip": 0.01, "n_critic": 5},
+    "wgan_gp": {"objective": "wgan_gp", "optimizer": "adam", "lr": 1e-3, "betas": (0.5, 0.9), "penalty": 10.0,
+                "n_critic": 5},
+    "unrolled5": {"objective": "unrolled", "optimizer": "adam", "lr": 1e-4, "betas": (0.5, 0.999),
+                  "unroll_steps": 5, "grid": {"steps": 2000}},
+    "unrolled10": {"objective": "unrolled", "optimizer": "adam", "lr": 1e-4, "betas": (0.5, 0.999),
+                   "unroll_steps": 10, "grid": {"steps": 1000}},
+    "madgan": {"objective": "madgan", "optimizer": "adam", "lr": 1e-3, "betas": (0.5, 0.999),
+               "grid": {"batch_size": 500, "steps": 6000}},
+}
+GAN_FAMILY = ("gan", "unrolled", "madgan")
+OVERRIDABLE = ("latent_dim", "g_hidden", "g_layers", "d_hidden", "d_layers", "batch_size", "steps", "lr", "lr_g",
+               "generators", "unroll_steps")
+
+
+def method_config(method, dataset="ring", **overrides):
+    """The full settings of a method on a dataset: COMMON, DATASETS, METHODS (then its entry for the
+    dataset), then the non-None overrides.
+
+    lr_g, the generator's learning rate, is the dataset's gan_lr_g for the Adam-trained GANs
+    (GAN, Unrolled GAN, MAD-GAN) and the method's lr for the WGANs.
+    """
+    if method not in METHODS:
+        raise UsageError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+    if dataset not in DATASETS:
+        raise UsageError(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
+    settings = dict(DATASETS[dataset])
+    gan_lr_g = settings.pop("gan_lr_g")
+    per_method = dict(METHODS[method])
+    per_dataset = {name: per_method.pop(name, {}) for name in DATASETS}[dataset]
+    config = {"method": method, "n_critic": 1, **COMMON, **settings, **per_method, **per_dataset}
+    config["lr_g"] = gan_lr_g if config["objective"] in GAN_FAMILY else config["lr"]
+    if config["objective"] != "madgan":
+        del config["generators"]
+    if overrides.get("lr") is not None and overrides.get("lr_g") is None:
+        overrides["lr_g"] = overrides["lr"]
+    config.update({k: v for k, v in overrides.items() if v is not None})
+    return config
+
+
+def network_specs(config, mixture_):
+    """Specs (part2_gan.checkpoints.spec) of the generator and discriminator a config asks for."""
+    c = config
+    # the grid spans [-4, 4]^2, the ring [-2, 2]^2: both networks work in units of that extent
+    scale = float(mixture_.means.abs().max())
+    g_kwargs = {"latent_dim": c["latent_dim"], "hidden": c["g_hidden"], "layers": c["g_layers"], "scale": scale}
+    if c["objective"] == "madgan":
+        generator = spec(MultiGenerator, k=c["generators"], **g_kwargs)
+        d_outputs = c["generators"] + 1
+    else:
+        generator, d_outputs = spec(Generator2D, **g_kwargs), 1
+    return generator, spec(Discriminator2D, hidden=c["d_hidden"], layers=c["d_layers"], outputs=d_outputs, scale=scale)
+
+
+def build_networks(config, mixture_):
+    g_spec, d_spec = network_specs(config, mixture_)
+    return build_spec(g_spec), build_spec(d_spec)
+
+
+def build(config, data, device):
+    """(G, D, objective, opt_G, opt_D) for a config of method_config; ``data`` is the MixtureBatches."""
+    c = config
+    G, D = build_networks(config, data.mixture)
+    G, D = G.to(device), D.to(device)
+    if c["optimizer"] == "adam":
+        opt_G = torch.optim.Adam(G.parameters(), lr=c["lr_g"], betas=tuple(c["betas"]))
+        opt_D = torch.optim.Adam(D.parameters(), lr=c["lr"], betas=tuple(c["betas"]))
+    else:
+        opt_G = torch.optim.RMSprop(G.parameters(), lr=c["lr_g"])
+        opt_D = torch.optim.RMSprop(D.parameters(), lr=c["lr"])
+    objective = {
+        "gan": lambda: NonSaturatingGAN(),
+        "wgan": lambda: WGANClip(c["clip"], c["n_critic"]),
+        "wgan_gp": lambda: WGANGP(c["penalty"], c["n_critic"]),
+        "unrolled": lambda: UnrolledGAN(c["unroll_steps"], data.sampler(), opt_D, c.get("generator_form", "non_saturating")),
+        "madgan": lambda: MADGAN(c["generators"]),
+    }[c["objective"]]()
+    return G, D, objective, opt_G, opt_D
+
+
+class ModeSnapshots:
+    """The trainer's snapshot hook: G's samples of the fixed noise, and their mode metrics.
+
+    ``step_of`` (set once the trainer exists) tells the generator steps taken so far.
+    """
+
+    def __init__(self, mixture_):
+        self.mixture = mixture_
+        self.step_of = lambda: 0
+        self.steps, self.samples, self.curve = [], [], []
+
+    @torch.no_grad()
+    def __call__(self, tag, G, fixed_noise):
+        step = self.step_of()
+        if self.steps and self.steps[-1] == step:  # "halfway" can fall on an epoch's end
+            return
+        x = G(fixed_noise).cpu()
+        m = mode_metrics(x, self.mixture)
+        self.steps.append(step)
+        self.samples.append(x)
+        self.curve.append({"step": step, "modes": m["modes"], "high_quality": m["high_quality"], "kl": m["kl"]})
+
+
+@torch.no_grad()
+def final_samples(G, n, seed, device):
+    """n samples from fresh noise drawn by a private generator (the global one untouched)."""
+    z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(10_000 + seed)).to(device)
+    G.eval()
+    return G(z).cpu()
+
+
+def train_2d(config, dataset, seed, out, device="cpu", snapshots=10, quiet=True):
+    """Train ``config`` (method_config) on ``dataset`` from ``seed``; returns the record of the run.
+
+    The run lasts config['steps'] generator updates in ``snapshots`` epochs; the fixed noise
+    batch (2,500 samples) is measured at the start and after every epoch.
+    """
+    if config["steps"] % snapshots:
+        raise UsageError(f"--steps {config['steps']} is not a multiple of --snapshots {snapshots}")
+    device = torch.device(device)
+    seed_everything(seed)
+    mix = mixture(dataset)
+    data = MixtureBatches(mix, config["batch_size"], config["steps"] // snapshots * config["n_critic"], device)
+    G, D, objective, opt_G, opt_D = build(config, data, device)
+    hook = ModeSnapshots(mix)
+    g_spec, d_spec = network_specs(config, mix)
+    meta = {"generator_spec": g_spec, "discriminator_spec": d_spec, "split": dataset,
+            "config": {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()}}
+    trainer = GANTrainer(G, D, objective, opt_G, opt_D, data, snapshots, out, config["latent_dim"], snapshot=hook,
+                         n_fixed=N_SAMPLES, sample_every=1, meta=meta, device=device, quiet=quiet,
+                         desc=f"{config['method']} on {dataset}")
+    hook.step_of = lambda: len(trainer.history["step"])
+    summary = trainer.fit()
+    samples = final_samples(G, N_SAMPLES, seed, device)
+    final = mode_metrics(samples, mix)
+    record = {"method": config["method"], "dataset": dataset, "seed": seed, "modes": final["modes"],
+              "high_quality": final["high_quality"], "kl": final["kl"], "seconds": summary["seconds"],
+              "generator_steps": summary["generator_steps"], "discriminator_steps": summary["discriminator_steps"],
+              "threshold": final["threshold"], "n_samples": final["n_samples"],
+              "mode_histogram": final["mode_histogram"], "curve": hook.curve, "config": meta["config"],
+              "hardware": hardware_description(device)}
+    if config["objective"] == "madgan":
+        record["generators"] = generator_modes(samples, generator_labels(N_SAMPLES, config["generators"]),
+                                               config["generators"], mix)
+    torch.save({"steps": torch.tensor(hook.steps), "samples": torch.stack(hook.samples),
+                "means": mix.means, "std": mix.std}, os.path.join(out, "snapshots.pt"))
+    write_json(os.path.join(out, "metrics.json"), record)
+    return record
+
+
+def build_parser():
+    p = ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--method", choices=list(METHODS), default="gan")
+    p.add_argument("--dataset", choices=list(DATASETS), default="ring")
+    p.add_argument("--steps", type=positive_int, default=None, help="generator updates (default: the dataset's)")
+    p.add_argument("--snapshots", type=positive_int, default=10, help="times the samples are measured during training")
+    p.add_argument("--batch_size", type=positive_int, default=None, help="default: the dataset's")
+    p.add_argument("--lr", type=positive_float, default=None,
+                   help="discriminator learning rate, and the generator's unless --lr_g (default: the method's)")
+    p.add_argument("--lr_g", type=positive_float, default=None, help="generator learning rate")
+    p.add_argument("--latent_dim", type=positive_int, default=None, help=f"default {COMMON['latent_dim']}")
+    for net, name in (("g", "generator"), ("d", "discriminator")):
+        p.add_argument(f"--{net}_hidden", type=positive_int, default=None,
+                       help=f"units per hidden layer of the {name} (default {COMMON[net + '_hidden']})")
+        p.add_argument(f"--{net}_layers", type=positive_int, default=None,
+                       help=f"hidden layers of the {name} (default {COMMON[net + '_layers']})")
+    p.add_argument("--generators", type=positive_int, default=None, help="MAD-GAN's k (default: the dataset's)")
+    p.add_argument("--unroll_steps", type=non_negative_int, default=None, help="Unrolled GAN's K")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_common_args(p, out=None)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    device = setup_run(args)
+    config = method_config(args.method, args.dataset, **{k: getattr(args, k) for k in OVERRIDABLE})
+    out = args.out or os.path.join("runs", "mode_collapse", f"{args.dataset}_{args.method}_seed{args.seed}")
+    record = train_2d(config, args.dataset, args.seed, out, device, args.snapshots, quiet=args.quiet)
+    print(f"{args.method} on {args.dataset}, seed {args.seed}: {record['modes']}/{len(record['mode_histogram'])} modes, "
+          f"{100 * record['high_quality']:.1f}% high quality, KL {record['kl'] if record['kl'] is None else round(record['kl'], 3)}, "
+          f"{record['seconds']:.0f} s")
+    print(f"wrote metrics.json, snapshots.pt, history.json, losses.png, checkpoint.pt in {out}")
+    return record
+
+
+if __name__ == "__main__":
+    run_main(main)
