@@ -152,10 +152,14 @@ def add_generator_modes(record, folder):
 
 
 def write_figures(records, args, fig_dir):
+    """The figures of every method and dataset in the results file, not only those this call trained
+    (a sweep of one method must not drop the others from the committed figures)."""
+    methods = [m for m in METHODS if any(r["method"] == m for r in records)]
+    datasets = [d for d in DATASETS if any(r["dataset"] == d for r in records)]
     paths = []
-    for dataset in args.datasets:
+    for dataset in datasets:
         rows = []
-        for method in args.methods:
+        for method in methods:
             run = [r for r in records if r["method"] == method and r["dataset"] == dataset and r["seed"] == args.seeds[0]]
             path = os.path.join(run_dir(args.out, dataset, method, args.seeds[0]), "snapshots.pt")
             if run and os.path.exists(path):
@@ -165,9 +169,8 @@ def write_figures(records, args, fig_dir):
         if rows:
             paths.append(plot_samples(rows, os.path.join(fig_dir, f"mode_collapse_{dataset}.png"),
                                       title=f"{dataset}: samples (blue) over the modes (red), seed {args.seeds[0]}"))
-    n_modes = {d: mixture(d).n_modes for d in args.datasets}
-    paths.append(plot_curves(records, os.path.join(fig_dir, "mode_collapse_curves.png"), args.methods,
-                             args.datasets, n_modes))
+    n_modes = {d: mixture(d).n_modes for d in datasets}
+    paths.append(plot_curves(records, os.path.join(fig_dir, "mode_collapse_curves.png"), methods, datasets, n_modes))
     return paths
 
 

@@ -364,3 +364,11 @@ def test_generator_modes_tells_where_each_generator_went():
     assert rows[1]["mode"] in (1, 5) and rows[1]["share"] == 0.5
     assert rows[2] == {"mode": None, "share": 0.0, "high_quality": 0.0}
     assert table["distinct_modes"] == (1 if rows[1]["mode"] == 5 else 2)
+
+
+def test_a_methods_generator_rate_for_a_dataset_wins_over_the_datasets():
+    from mode_collapse.train_2d import DATASETS, METHODS, method_config
+    assert method_config("madgan", "grid")["lr_g"] == METHODS["madgan"]["grid"]["lr_g"]
+    assert method_config("madgan", "ring")["lr_g"] == DATASETS["ring"]["gan_lr_g"]
+    assert method_config("gan", "grid")["lr_g"] == DATASETS["grid"]["gan_lr_g"]
+    assert method_config("madgan", "grid", lr_g=1e-3)["lr_g"] == 1e-3  # an explicit override wins over both
