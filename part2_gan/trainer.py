@@ -47,11 +47,14 @@ class GANTrainer:
             (G's running statistics belong to G's own weights, not to their average).
         evaluator: callable(trainer) -> dict of metrics, called every ``eval_every`` epochs and at
             the end; the results go to eval_history.json.
+        lr_decay: decay both optimisers' learning rates linearly from their initial values to 0
+            over the run (step k of n uses (1 - k / n) of it). The rate is a function of the step
+            count, so a resumed run follows the same schedule.
     """
 
     def __init__(self, G, D, objective, opt_G, opt_D, data, epochs, out, latent_dim, snapshot=None,
                  n_fixed=25, sample_every=None, meta=None, device="cpu", quiet=False, desc="GAN",
-                 ema_decay=None, evaluator=None, eval_every=None):
+                 ema_decay=None, evaluator=None, eval_every=None, lr_decay=False):
         self.G, self.D, self.objective = G, D, objective
         self.opt_G, self.opt_D = opt_G, opt_D
         self.data, self.epochs, self.out = data, epochs, out
@@ -65,6 +68,8 @@ class GANTrainer:
         self.G_ema = copy.deepcopy(G).eval().requires_grad_(False) if ema_decay else None
         self.ema_calibrated = True
         self.evaluations = []
+        self.lr_decay = lr_decay
+        self.base_lrs = [[group["lr"] for group in opt.param_groups] for opt in (opt_G, opt_D)]
 
     @property
     def generator(self):
@@ -181,6 +186,12 @@ class GANTrainer:
         self.G.train(was_training)
         write_json(os.path.join(self.out, "eval_history.json"), self.evaluations)
 
+    def set_lr_fraction(self, fraction):
+        """Set every learning rate to ``fraction`` of its initial value."""
+        for opt, bases in zip((self.opt_G, self.opt_D), self.base_lrs):
+            for group, base in zip(opt.param_groups, bases):
+                group["lr"] = base * fraction
+
     def fit(self):
         """Train up to ``epochs``; returns a summary (epochs, steps, seconds, seconds per epoch)."""
         os.makedirs(self.out, exist_ok=True)
@@ -197,6 +208,8 @@ class GANTrainer:
             while self.epoch < self.epochs:
                 started = time.perf_counter()
                 for real in self.data:
+                    if self.lr_decay:
+                        self.set_lr_fraction(1.0 - self.d_steps / total)
                     g_turn = (self.d_steps + 1) % n_critic == 0
                     d_loss, d_stats, fake = self.discriminator_step(real, keep_fake=g_turn)
                     self.d_steps += 1

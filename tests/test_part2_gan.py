@@ -373,3 +373,39 @@ def test_evaluate_writes_the_published_keys_with_the_training_config(tmp_path):
     assert on_disk["split"] == "test" and on_disk["epochs"] == 1 and on_disk["n_samples"] == 128
     assert on_disk["config"]["ema"] == 0.9 and on_disk["config"]["batch_size"] == 32
     assert set(on_disk["real"]) >= {"inception_score", "fid", "classes_covered", "kl_uniform"}
+
+
+def test_linear_learning_rate_decay_and_its_resume(tmp_path):
+    data = torch.rand(256, 1, 28, 28) * 2 - 1  # 4 steps per epoch, 8 in all
+
+    def trainer(folder, epochs):
+        t = _trainer(folder, data, epochs=epochs)
+        t.lr_decay = True
+        return t
+    straight = trainer(tmp_path / "a", 2)
+    straight.fit()
+    for opt in (straight.opt_G, straight.opt_D):
+        assert opt.param_groups[0]["lr"] == pytest.approx(2e-4 * (1 - 7 / 8))  # the last of 8 steps
+
+    class StopsInSecondEpoch:  # a real interruption: the schedule spans the 2 planned epochs
+        def __init__(self, batches):
+            self.batches, self.epochs = batches, 0
+
+        def __len__(self):
+            return len(self.batches)
+
+        def __iter__(self):
+            self.epochs += 1
+            if self.epochs == 2:
+                raise KeyboardInterrupt
+            return iter(self.batches)
+    interrupted = trainer(tmp_path / "b", 2)
+    interrupted.data = StopsInSecondEpoch(interrupted.data)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit()
+    resumed = trainer(tmp_path / "b", 2).resume()
+    resumed.fit()
+    assert _same(_params(straight.G), _params(resumed.G)) and _same(_params(straight.D), _params(resumed.D))
+    plain = _trainer(tmp_path / "c", data, epochs=2)
+    plain.fit()
+    assert not _same(_params(plain.G), _params(straight.G))  # the decay changed training
