@@ -23,36 +23,11 @@ from common.cli import (ArgumentParser, add_common_args, hardware_description, p
 from dcgan import model as dcgan_model
 from dcgan import train
 from part2_gan import model as mlp_model
+from part2_gan.bench import sync, training_steps
 from part2_gan.checkpoints import count_parameters
-from part2_gan.data import SPLITS, InMemoryBatches, load_mnist_tensor
-from part2_gan.objectives import NonSaturatingGAN
-from part2_gan.trainer import GANTrainer
+from part2_gan.data import SPLITS, load_mnist_tensor
 
 EPOCH_SIZES = (10_000, 60_000)
-
-
-def training_steps(G, D, images, batch_size, device, init=None):
-    """An endless iterator over GANTrainer's training steps (D update, then G update); yields batch sizes."""
-    G, D = G.to(device), D.to(device)
-    if init is not None:
-        G.apply(init)
-        D.apply(init)
-    opt = dict(lr=2e-4, betas=(0.5, 0.999), fused=device.type in ("cpu", "cuda"))
-    trainer = GANTrainer(G, D, NonSaturatingGAN(), torch.optim.Adam(G.parameters(), **opt),
-                         torch.optim.Adam(D.parameters(), **opt), None, 1, "unused", G.latent_dim, device=device)
-    data = InMemoryBatches(images, batch_size, device=device)
-    G.train()
-    D.train()
-    while True:
-        for real in data:
-            _, _, fake = trainer.discriminator_step(real, keep_fake=True)
-            trainer.generator_step(fake)
-            yield real.shape[0]
-
-
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def time_interleaved(pipelines, chunk, rounds, device, warmup=5):

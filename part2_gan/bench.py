@@ -71,17 +71,28 @@ def reference_steps(images, batch_size, latent_dim, device):
             yield real.shape[0]
 
 
-def our_steps(images, batch_size, latent_dim, device):
-    G, D = Generator(latent_dim).to(device), Discriminator().to(device)
+def training_steps(G, D, images, batch_size, device, init=None):
+    """An endless iterator over GANTrainer's training steps (D update, then G update) on ``images``
+    (a float tensor in [-1, 1]) held in memory; yields batch sizes. Also timed by dcgan/bench.py."""
+    G, D = G.to(device), D.to(device)
+    if init is not None:
+        G.apply(init)
+        D.apply(init)
     opt = dict(lr=2e-4, betas=(0.5, 0.999), fused=device.type in ("cpu", "cuda"))
     trainer = GANTrainer(G, D, NonSaturatingGAN(), torch.optim.Adam(G.parameters(), **opt),
-                         torch.optim.Adam(D.parameters(), **opt), None, 1, "unused", latent_dim, device=device)
-    data = InMemoryBatches(to_unit_range(images), batch_size, device=device)
+                         torch.optim.Adam(D.parameters(), **opt), None, 1, "unused", G.latent_dim, device=device)
+    data = InMemoryBatches(images, batch_size, device=device)
+    G.train()
+    D.train()
     while True:
         for real in data:
             _, _, fake = trainer.discriminator_step(real, keep_fake=True)
             trainer.generator_step(fake)
             yield real.shape[0]
+
+
+def our_steps(images, batch_size, latent_dim, device):
+    return training_steps(Generator(latent_dim), Discriminator(), to_unit_range(images), batch_size, device)
 
 
 def sync(device):

@@ -17,9 +17,8 @@ from common.cli import (ArgumentParser, UsageError, add_common_args, fraction, h
                         non_negative_fraction, positive_float, positive_int, run_main, setup_run, write_json)
 from part2_gan.augment import POLICIES, DiffAugment
 from part2_gan.checkpoints import build, count_parameters, spec
-from part2_gan.classifier import load_classifier
+from part2_gan.classifier import load_classifier, predict
 from part2_gan.data import SPLITS, InMemoryBatches, load_mnist_tensor
-from part2_gan.classifier import predict
 from part2_gan.metrics import evaluate_generator
 from part2_gan.model import Discriminator, Generator
 from part2_gan.objectives import NonSaturatingGAN

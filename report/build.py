@@ -19,8 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 from common.cli import ArgumentParser, UsageError, run_main
 from common.paths import REPO, RESULTS
 
-DOCUMENTS = [os.path.join(REPO, *path) for path in (("report", "report.md"), ("README.md",), ("dcgan", "README.md"),
-                                                    ("mode_collapse", "README.md"))]
+DOCUMENTS = [os.path.join(REPO, *path.split("/"))
+             for path in ("report/report.md", "README.md", "dcgan/README.md", "mode_collapse/README.md")]
 VALUE = re.compile(r"<!--v (?P<path>[\w.\-]+)(?::(?P<fmt>[^>]*?))?-->(?P<body>.*?)<!--/v-->", re.S)
 TABLE = re.compile(r"<!--table (?P<name>[\w\-]+)-->(?P<body>.*?)<!--/table-->", re.S)
 
