@@ -3,7 +3,9 @@
 Every script accepts ``--seed``, ``--device`` and ``--out``; every error a user can
 cause (a bad option, missing data, a wrong checkpoint) ends in one line on stderr and
 exit status 2, never a traceback. Scripts build their parser with :class:`ArgumentParser`
-and wrap ``main`` with :func:`run_main`.
+and wrap ``main`` with :func:`run_main`, which is the only place that turns exceptions into
+messages: library code raises ordinary ones (ValueError, FileNotFoundError, OSError, Diverged).
+Set TRACEBACK=1 to see the full traceback of such an error.
 """
 import argparse
 import json
@@ -16,7 +18,8 @@ import torch
 
 
 class UsageError(Exception):
-    """An error the user can fix: reported as one line, exit status 2."""
+    """An error in how a script was called (options that contradict each other, a used --out):
+    reported as one line, exit status 2."""
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -50,11 +53,12 @@ positive_float = _typed(float, lambda v: v > 0 and np.isfinite(v), "a positive n
 non_negative_float = _typed(float, lambda v: v >= 0 and np.isfinite(v), "a non-negative number")
 fraction = _typed(float, lambda v: 0 < v < 1, "a number strictly between 0 and 1")
 non_negative_fraction = _typed(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+seed_int = _typed(int, lambda v: 0 <= v < 2**63, "a seed between 0 and 2**63 - 1")
 
 
 def add_common_args(parser, out):
     """Add --seed, --device, --threads and --out (default ``out``) to ``parser``."""
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--seed", type=seed_int, default=0, help="random seed")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps")
     parser.add_argument("--threads", type=positive_int, default=None,
@@ -101,31 +105,66 @@ def seed_everything(seed):
 
 def hardware_description(device):
     """A short description of where a run happened, for results files."""
+    device = torch.device(device)
     if device.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    return f"CPU: {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+    from common.bench import cpu_model
+    return f"CPU: {cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
 
 def write_json(path, obj):
-    """Write ``obj`` as indented JSON, atomically (temporary file, then rename)."""
+    """Write ``obj`` as indented JSON, atomically: the file is complete or untouched."""
+    text = json.dumps(obj, indent=2) + "\n"
+
+    def write(tmp):
+        with open(tmp, "w") as f:
+            f.write(text)
+    return write_atomic(path, write)
+
+
+def write_atomic(path, write):
+    """Call ``write(tmp)`` to produce a temporary file beside ``path``, then rename it over ``path``.
+
+    The temporary file is removed whatever happens (a failed write, a full disk, Ctrl-C), so an
+    interrupted write leaves neither a half-written ``path`` nor a stray ``*.tmpPID``.
+    """
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def error_line(err):
+    """One line naming an exception a user caused."""
+    if isinstance(err, OSError) and err.strerror:
+        where = f" {err.filename}" if err.filename else ""
+        return f"{err.strerror}:{where}"
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
 
 
 def run_main(main, argv=None):
-    """Call ``main(argv)``; turn user errors into one line on stderr and exit status 2."""
+    """Call ``main(argv)``; user errors become one line on stderr and exit status 2.
+
+    UsageError, ValueError, OSError (a missing file, a full disk) and a Diverged run are the
+    errors a user can cause or fix; anything else is a bug and keeps its traceback.
+    """
+    from common.runs import Diverged
     try:
         result = main(argv)
-    except UsageError as err:
+    except (UsageError, ValueError, OSError, Diverged) as err:
+        if os.environ.get("TRACEBACK"):
+            raise
         prog = os.path.basename(sys.argv[0]) or "script"
-        print(f"{prog}: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {error_line(err)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

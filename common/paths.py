@@ -12,7 +12,7 @@ CHECKPOINTS = os.path.join(REPORT, "checkpoints")
 def repo_relative(path):
     """``path`` relative to the repository when it lies inside it (results files name files so)."""
     full = os.path.abspath(path)
-    return os.path.relpath(full, REPO) if full.startswith(REPO + os.sep) else path
+    return os.path.relpath(full, REPO) if full.startswith(REPO + os.sep) else os.fspath(path)
 
 
 def load_result(name):

@@ -1,24 +1,19 @@
 """Tune the DCGAN: train each configuration of CONFIGS for a short budget and record
 settings -> metrics and training time.
 
-    python dcgan/tune.py --split test --data-dir ../shared/data --threads 1
+    python dcgan/tune.py --data-dir ../shared/data --threads 1             # into runs/dcgan_tune/tuning.json
+    python dcgan/tune.py --data-dir ../shared/data --threads 1 --publish   # into report/results/dcgan_tuning.json
 
 Every configuration starts from the paper's settings (Adam, lr 2e-4, beta1 0.5, batch 64) at
 widths ngf = ndf = 32 and changes one or two of them: the widths, the learning rate, beta1, the
 batch size. A first round trains each for the same short budget (--epochs), a second round the
-best of the first for longer; all from the same seed, through dcgan/train.py, evaluated with the
-classifier (Inception Score, FID, classes covered, KL of the class histogram to uniform).
-Each finished configuration is appended to --results at once, and configurations already
-there (same name, settings, budget, split and seed) are skipped: an interrupted sweep resumes.
+best of the first for longer; all from the same seed, trained by gan/mnist.py's train() with
+dcgan/config.py's DCGANConfig and evaluated with the classifier (gan/tuning.py: each finished
+configuration is merged into the table at once, and an interrupted tuning resumes).
 """
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
 from common.cli import run_main
-from dcgan import train
-from part2_gan.tune import build_parser as tuning_parser
-from part2_gan.tune import tune
+from dcgan.config import DCGANConfig
+from gan.tuning import build_parser, run_tuning
 
 PAPER = {"ngf": 32, "ndf": 32, "lr": 2e-4, "beta1": 0.5, "batch_size": 64}
 
@@ -50,14 +45,10 @@ CONFIGS = [
 ]
 
 
-def build_parser():
-    return tuning_parser(results="report/results/dcgan_tuning.json", out="runs/dcgan_tune",
-                         description=__doc__.splitlines()[0])
-
-
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return tune(args, CONFIGS, PAPER, train.main, check_key="ngf")
+    args = build_parser("dcgan_tuning", "runs/dcgan_tune", __doc__.splitlines()[0]).parse_args(argv)
+    # the baseline is the paper's Adam without the tuned remedies (DCGANConfig's defaults are the tuned ones)
+    return run_tuning(args, DCGANConfig(ema=None), CONFIGS, PAPER, check_key="ngf")
 
 
 if __name__ == "__main__":

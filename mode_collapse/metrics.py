@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from part2_gan.metrics import kl_to_uniform
+from gan.metrics import kl_to_uniform
 
 N_STD = 3.0
 N_SAMPLES = 2500

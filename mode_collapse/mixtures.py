@@ -1,4 +1,4 @@
-"""The 2D benchmarks of the mode-collapse literature, and an endless stream of their batches.
+"""The 2D benchmarks of the mode-collapse literature, and the batches the training loop draws.
 
 - ring: 8 Gaussians with means evenly spaced on a circle of radius 2, std 0.02
   (Metz et al., 2016; Srivastava et al., 2017; Lin et al., 2018).
@@ -9,8 +9,6 @@ Every component has the same weight and an isotropic covariance std^2 I.
 import math
 
 import torch
-
-from common.cli import UsageError
 
 
 class GaussianMixture2D:
@@ -52,29 +50,21 @@ MIXTURES = {"ring": ring, "grid": grid}
 
 def mixture(name):
     if name not in MIXTURES:
-        raise UsageError(f"unknown dataset {name!r}: use {' or '.join(MIXTURES)}")
+        raise ValueError(f"unknown dataset {name!r}: use {' or '.join(MIXTURES)}")
     return MIXTURES[name]()
 
 
 class MixtureBatches:
-    """Fresh real batches from a mixture, ``steps`` of them per pass (one pass = one trainer epoch).
+    """The trainer's real batches from a mixture: ``batches(k)`` is a fresh batch for every step k
+    (a 2D mixture is an infinite data set: no epochs), ``sample(n)`` n more points (the Unrolled
+    GAN's look-ahead). Drawn with torch's global generator, so a seeded run, or one resumed with
+    its saved random state, sees the same batches."""
 
-    The training loop needs an iterable with a length; a 2D mixture is an infinite data set,
-    so an "epoch" here is just a fixed number of batches. Drawn with torch's global generator,
-    so a seeded run (or one resumed with its saved random state) sees the same batches.
-    """
+    def __init__(self, mixture_, batch_size, device="cpu"):
+        self.mixture, self.batch_size, self.device = mixture_, batch_size, torch.device(device)
 
-    def __init__(self, mixture_, batch_size, steps, device="cpu"):
-        self.mixture, self.batch_size, self.steps = mixture_, batch_size, steps
-        self.device = torch.device(device)
+    def __call__(self, k):
+        return self.sample(self.batch_size)
 
-    def __len__(self):
-        return self.steps
-
-    def __iter__(self):
-        for _ in range(self.steps):
-            yield self.mixture.sample(self.batch_size).to(self.device)
-
-    def sampler(self):
-        """A callable n -> (n, 2) real batch, for objectives that need extra real data (Unrolled GAN)."""
-        return lambda n: self.mixture.sample(n).to(self.device)
+    def sample(self, n):
+        return self.mixture.sample(n).to(self.device)

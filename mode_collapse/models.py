@@ -11,6 +11,8 @@ units where the data lie in about [-1, 1], as Metz et al. (2016) scale D's input
 import torch
 from torch import nn
 
+from gan.objectives import split_sizes
+
 
 def mlp(n_in, hidden, layers, n_out):
     parts, width = [], n_in
@@ -43,16 +45,6 @@ class Discriminator2D(nn.Module):
 
     def forward(self, x):
         return self.net(x / self.scale)
-
-
-def split_sizes(n, k):
-    """How MultiGenerator splits a batch of n among k generators: contiguous chunks, the first n % k one larger."""
-    return [n // k + (1 if j < n % k else 0) for j in range(k)]
-
-
-def generator_labels(n, k, device=None):
-    """(n,) long: which generator made each row of a MultiGenerator batch of n (0, 0, ..., 1, 1, ..., k-1)."""
-    return torch.repeat_interleave(torch.arange(k, device=device), torch.tensor(split_sizes(n, k), device=device))
 
 
 class GroupedLinear(nn.Module):

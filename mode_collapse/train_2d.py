@@ -5,25 +5,27 @@
 Writes to --out: metrics.json (modes captured, high-quality fraction, KL to uniform, seconds,
 and the same measured at every snapshot), snapshots.pt (2,500 samples from one fixed noise
 batch at every snapshot), history.json and losses.png (the trainer's), checkpoint.pt.
-Every method runs in part2_gan/trainer.py's loop; only the objective, the networks and the
-optimisers differ, as the table METHODS says.
+Every method runs in gan/trainer.py's loop; only the objective, the networks and the
+optimisers differ, as the table METHODS says. The run's Run2DConfig is saved in its checkpoint
+and its record; --resume continues a run exactly.
 """
+import dataclasses
 import os
-import sys
+from dataclasses import dataclass
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
-from common.cli import (ArgumentParser, UsageError, add_common_args, hardware_description, non_negative_int,
-                        positive_float, positive_int, run_main, seed_everything, setup_run, write_json)
+from common.checkpoint import load_checkpoint, save_checkpoint
+from common.cli import (ArgumentParser, add_common_args, hardware_description, non_negative_int, positive_float,
+                        positive_int, run_main, seed_everything, setup_run, write_json)
+from common.config import config_from_dict, explicit_options
+from common.runs import prepare_out
+from gan.checkpoints import build as build_spec
+from gan.checkpoints import spec
+from gan.objectives import MADGAN, WGANGP, NonSaturatingGAN, UnrolledGAN, WGANClip, generator_labels
+from gan.trainer import TRAINING_KIND, GANTrainer
 from mode_collapse.metrics import N_SAMPLES, generator_modes, mode_metrics
 from mode_collapse.mixtures import MixtureBatches, mixture
-from mode_collapse.models import Discriminator2D, Generator2D, MultiGenerator, generator_labels
-from mode_collapse.objectives import MADGAN, WGANGP, UnrolledGAN, WGANClip
-from part2_gan.checkpoints import build as build_spec
-from part2_gan.checkpoints import spec
-from part2_gan.objectives import NonSaturatingGAN
-from part2_gan.trainer import GANTrainer
 
 # Settings every method shares: the networks (models.py) and Adam's betas for the GANs.
 COMMON = {"latent_dim": 32, "g_hidden": 128, "g_layers": 2, "d_hidden": 128, "d_layers": 3}
@@ -58,6 +60,32 @@ METHODS = {
                "grid": {"batch_size": 500, "steps": 8000, "lr_g": 2e-4, "lr_decay": True}},
 }
 GAN_FAMILY = ("gan", "unrolled", "madgan")
+
+
+@dataclass
+class Run2DConfig:
+    """Everything that defines a 2D run (method_config builds it from the tables above)."""
+    method: str
+    dataset: str
+    objective: str
+    optimizer: str
+    lr: float
+    lr_g: float
+    batch_size: int
+    steps: int
+    latent_dim: int
+    g_hidden: int
+    g_layers: int
+    d_hidden: int
+    d_layers: int
+    n_critic: int = 1
+    betas: list = None
+    clip: float = None
+    penalty: float = None
+    unroll_steps: int = None
+    generators: int = None
+    lr_decay: bool = False
+    generator_form: str = "non_saturating"
 OVERRIDABLE = ("latent_dim", "g_hidden", "g_layers", "d_hidden", "d_layers", "batch_size", "steps", "lr", "lr_g",
                "generators", "unroll_steps")
 
@@ -70,14 +98,14 @@ def method_config(method, dataset="ring", **overrides):
     (GAN, Unrolled GAN, MAD-GAN) and the method's lr for the WGANs.
     """
     if method not in METHODS:
-        raise UsageError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+        raise ValueError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
     if dataset not in DATASETS:
-        raise UsageError(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
+        raise ValueError(f"unknown dataset {dataset!r}: use one of {', '.join(DATASETS)}")
     settings = dict(DATASETS[dataset])
     gan_lr_g = settings.pop("gan_lr_g")
     per_method = dict(METHODS[method])
     per_dataset = {name: per_method.pop(name, {}) for name in DATASETS}[dataset]
-    config = {"method": method, "n_critic": 1, **COMMON, **settings, **per_method, **per_dataset}
+    config = {"method": method, "dataset": dataset, "n_critic": 1, **COMMON, **settings, **per_method, **per_dataset}
     # a method's own lr_g for a dataset wins over the dataset's
     config["lr_g"] = per_dataset.get("lr_g", gan_lr_g if config["objective"] in GAN_FAMILY else config["lr"])
     if config["objective"] != "madgan":
@@ -85,70 +113,69 @@ def method_config(method, dataset="ring", **overrides):
     if overrides.get("lr") is not None and overrides.get("lr_g") is None:
         overrides["lr_g"] = overrides["lr"]
     config.update({k: v for k, v in overrides.items() if v is not None})
-    return config
+    if "betas" in config:
+        config["betas"] = list(config["betas"])
+    return Run2DConfig(**config)
 
 
 def network_specs(config, mixture_):
-    """Specs (part2_gan.checkpoints.spec) of the generator and discriminator a config asks for."""
+    """Specs (gan.checkpoints.spec) of the generator and discriminator a config asks for."""
     c = config
     # the grid spans [-4, 4]^2, the ring [-2, 2]^2: both networks work in units of that extent
     scale = float(mixture_.means.abs().max())
-    g_kwargs = {"latent_dim": c["latent_dim"], "hidden": c["g_hidden"], "layers": c["g_layers"], "scale": scale}
-    if c["objective"] == "madgan":
-        generator = spec(MultiGenerator, k=c["generators"], **g_kwargs)
-        d_outputs = c["generators"] + 1
+    g_kwargs = {"latent_dim": c.latent_dim, "hidden": c.g_hidden, "layers": c.g_layers, "scale": scale}
+    if c.objective == "madgan":
+        generator = spec("2d.MultiGenerator", k=c.generators, **g_kwargs)
+        d_outputs = c.generators + 1
     else:
-        generator, d_outputs = spec(Generator2D, **g_kwargs), 1
-    return generator, spec(Discriminator2D, hidden=c["d_hidden"], layers=c["d_layers"], outputs=d_outputs, scale=scale)
-
-
-def build_networks(config, mixture_):
-    g_spec, d_spec = network_specs(config, mixture_)
-    return build_spec(g_spec), build_spec(d_spec)
+        generator, d_outputs = spec("2d.Generator", **g_kwargs), 1
+    return generator, spec("2d.Discriminator", hidden=c.d_hidden, layers=c.d_layers, outputs=d_outputs, scale=scale)
 
 
 def build(config, data, device):
-    """(G, D, objective, opt_G, opt_D) for a config of method_config; ``data`` is the MixtureBatches."""
+    """(G, D, objective, opt_G, opt_D) of a Run2DConfig; ``data`` is the MixtureBatches."""
     c = config
-    G, D = build_networks(config, data.mixture)
-    G, D = G.to(device), D.to(device)
-    if c["optimizer"] == "adam":
-        opt_G = torch.optim.Adam(G.parameters(), lr=c["lr_g"], betas=tuple(c["betas"]))
-        opt_D = torch.optim.Adam(D.parameters(), lr=c["lr"], betas=tuple(c["betas"]))
+    g_spec, d_spec = network_specs(config, data.mixture)
+    G, D = build_spec(g_spec).to(device), build_spec(d_spec).to(device)
+    if c.optimizer == "adam":
+        opt_G = torch.optim.Adam(G.parameters(), lr=c.lr_g, betas=tuple(c.betas))
+        opt_D = torch.optim.Adam(D.parameters(), lr=c.lr, betas=tuple(c.betas))
     else:
-        opt_G = torch.optim.RMSprop(G.parameters(), lr=c["lr_g"])
-        opt_D = torch.optim.RMSprop(D.parameters(), lr=c["lr"])
+        opt_G = torch.optim.RMSprop(G.parameters(), lr=c.lr_g)
+        opt_D = torch.optim.RMSprop(D.parameters(), lr=c.lr)
     objective = {
         "gan": lambda: NonSaturatingGAN(),
-        "wgan": lambda: WGANClip(c["clip"], c["n_critic"]),
-        "wgan_gp": lambda: WGANGP(c["penalty"], c["n_critic"]),
-        "unrolled": lambda: UnrolledGAN(c["unroll_steps"], data.sampler(), opt_D, c.get("generator_form", "non_saturating")),
-        "madgan": lambda: MADGAN(c["generators"]),
-    }[c["objective"]]()
+        "wgan": lambda: WGANClip(c.clip, c.n_critic),
+        "wgan_gp": lambda: WGANGP(c.penalty, c.n_critic),
+        "unrolled": lambda: UnrolledGAN(c.unroll_steps, data.sample, opt_D, c.generator_form),
+        "madgan": lambda: MADGAN(c.generators),
+    }[c.objective]()
     return G, D, objective, opt_G, opt_D
 
 
 class ModeSnapshots:
-    """The trainer's snapshot hook: G's samples of the fixed noise, and their mode metrics.
-
-    ``step_of`` (set once the trainer exists) tells the generator steps taken so far.
-    """
+    """A trainer callback: the run's samples of the fixed noise, and their mode metrics, per call."""
 
     def __init__(self, mixture_):
         self.mixture = mixture_
-        self.step_of = lambda: 0
         self.steps, self.samples, self.curve = [], [], []
 
     @torch.no_grad()
-    def __call__(self, tag, G, fixed_noise):
-        step = self.step_of()
-        if self.steps and self.steps[-1] == step:  # "halfway" can fall on an epoch's end
-            return
-        x = G(fixed_noise).cpu()
+    def __call__(self, trainer):
+        G = trainer.generator
+        was_training = G.training
+        x = G.eval()(trainer.fixed_noise).cpu()
+        G.train(was_training)
         m = mode_metrics(x, self.mixture)
-        self.steps.append(step)
+        self.steps.append(trainer.step)
         self.samples.append(x)
-        self.curve.append({"step": step, "modes": m["modes"], "high_quality": m["high_quality"], "kl": m["kl"]})
+        self.curve.append({"step": trainer.step, "modes": m["modes"], "high_quality": m["high_quality"], "kl": m["kl"]})
+
+    def state(self):
+        return {"steps": list(self.steps), "samples": list(self.samples), "curve": list(self.curve)}
+
+    def load(self, state):
+        self.steps, self.samples, self.curve = state["steps"], state["samples"], state["curve"]
 
 
 @torch.no_grad()
@@ -159,41 +186,59 @@ def final_samples(G, n, seed, device):
     return G(z).cpu()
 
 
-def train_2d(config, dataset, seed, out, device="cpu", snapshots=10, quiet=True):
-    """Train ``config`` (method_config) on ``dataset`` from ``seed``; returns the record of the run.
-
-    The run lasts config['steps'] generator updates in ``snapshots`` epochs; the fixed noise
-    batch (2,500 samples) is measured at the start and after every epoch.
-    """
-    if config["steps"] % snapshots:
-        raise UsageError(f"--steps {config['steps']} is not a multiple of --snapshots {snapshots}")
-    device = torch.device(device)
+def make_trainer(config, seed, out, device, snapshots, quiet):
+    """The trainer of a run, with the snapshot and checkpoint callbacks; and the snapshot hook."""
+    if config.steps % snapshots:
+        raise ValueError(f"--steps {config.steps} is not a multiple of --snapshots {snapshots}")
     seed_everything(seed)
-    mix = mixture(dataset)
-    data = MixtureBatches(mix, config["batch_size"], config["steps"] // snapshots * config["n_critic"], device)
+    mix = mixture(config.dataset)
+    data = MixtureBatches(mix, config.batch_size, device)
     G, D, objective, opt_G, opt_D = build(config, data, device)
-    hook = ModeSnapshots(mix)
     g_spec, d_spec = network_specs(config, mix)
-    meta = {"generator_spec": g_spec, "discriminator_spec": d_spec, "split": dataset,
-            "config": {k: list(v) if isinstance(v, tuple) else v for k, v in config.items()}}
-    trainer = GANTrainer(G, D, objective, opt_G, opt_D, data, snapshots, out, config["latent_dim"], snapshot=hook,
-                         n_fixed=N_SAMPLES, sample_every=1, meta=meta, device=device, quiet=quiet,
-                         desc=f"{config['method']} on {dataset}", lr_decay=config.get("lr_decay", False))
-    hook.step_of = lambda: len(trainer.history["step"])
+    meta = {"networks": {"generator": g_spec, "discriminator": d_spec}, "split": config.dataset, "seed": seed,
+            "config": dataclasses.asdict(config), "config_type": "Run2DConfig", "snapshots": snapshots}
+    trainer = GANTrainer(G, D, objective, opt_G, opt_D, data, config.steps, config.latent_dim, device=device,
+                         n_fixed=N_SAMPLES, lr_decay=config.lr_decay, meta=meta, quiet=quiet,
+                         desc=f"{config.method} on {config.dataset}", checkpoint_path=os.path.join(out, "checkpoint.pt"))
+    hook = ModeSnapshots(mix)
+    every = config.steps // snapshots
+    trainer.add_callback(hook, every=every, at=(0,))
+
+    def checkpoint(t):
+        save_checkpoint({**t.state_dict(), "snapshots": hook.state()}, t.checkpoint_path)
+    trainer.add_callback(checkpoint, every=every, at_end=True)
+    return trainer, hook
+
+
+def train_2d(config, seed, out, device="cpu", snapshots=10, quiet=True, resume=False):
+    """Train a Run2DConfig from ``seed``; returns the record of the run (also OUT/metrics.json).
+
+    The fixed noise batch (2,500 samples) is measured at the start and every steps / snapshots
+    generator steps; the final measurement uses 2,500 fresh samples.
+    """
+    device = torch.device(device)
+    trainer, hook = make_trainer(config, seed, out, device, snapshots, quiet)
+    if resume:
+        state = load_checkpoint(trainer.checkpoint_path, TRAINING_KIND, map_location=device)
+        if state.get("config") != trainer.meta["config"] or state.get("seed") != seed:
+            raise ValueError(f"--resume: {trainer.checkpoint_path} is a run of other settings")
+        trainer.load_state_dict(state, trainer.checkpoint_path)
+        hook.load(state["snapshots"])
     summary = trainer.fit()
-    samples = final_samples(G, N_SAMPLES, seed, device)
-    final = mode_metrics(samples, mix)
-    record = {"method": config["method"], "dataset": dataset, "seed": seed, "modes": final["modes"],
+    samples = final_samples(trainer.G, N_SAMPLES, seed, device)
+    final, mix = mode_metrics(samples, hook.mixture), hook.mixture
+    record = {"method": config.method, "dataset": config.dataset, "seed": seed, "modes": final["modes"],
               "high_quality": final["high_quality"], "kl": final["kl"], "seconds": summary["seconds"],
               "generator_steps": summary["generator_steps"], "discriminator_steps": summary["discriminator_steps"],
               "threshold": final["threshold"], "n_samples": final["n_samples"],
-              "mode_histogram": final["mode_histogram"], "curve": hook.curve, "config": meta["config"],
+              "mode_histogram": final["mode_histogram"], "curve": hook.curve, "config": trainer.meta["config"],
               "hardware": hardware_description(device)}
-    if config["objective"] == "madgan":
-        record["generators"] = generator_modes(samples, generator_labels(N_SAMPLES, config["generators"]),
-                                               config["generators"], mix)
-    torch.save({"steps": torch.tensor(hook.steps), "samples": torch.stack(hook.samples),
-                "means": mix.means, "std": mix.std}, os.path.join(out, "snapshots.pt"))
+    if config.objective == "madgan":
+        record["generators"] = generator_modes(samples, generator_labels(N_SAMPLES, config.generators),
+                                               config.generators, mix)
+    save_checkpoint({"kind": "mode_collapse/snapshots", "steps": torch.tensor(hook.steps),
+                     "samples": torch.stack(hook.samples), "means": mix.means, "std": mix.std},
+                    os.path.join(out, "snapshots.pt"))
     write_json(os.path.join(out, "metrics.json"), record)
     return record
 
@@ -216,21 +261,30 @@ def build_parser():
                        help=f"hidden layers of the {name} (default {COMMON[net + '_layers']})")
     p.add_argument("--generators", type=positive_int, default=None, help="MAD-GAN's k (default: the dataset's)")
     p.add_argument("--unroll_steps", type=non_negative_int, default=None, help="Unrolled GAN's K")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out (its own settings)")
+    p.add_argument("--overwrite", action="store_true", help="replace the run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common_args(p, out=None)
     return p
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     device = setup_run(args)
-    config = method_config(args.method, args.dataset, **{k: getattr(args, k) for k in OVERRIDABLE})
     out = args.out or os.path.join("runs", "mode_collapse", f"{args.dataset}_{args.method}_seed{args.seed}")
-    record = train_2d(config, args.dataset, args.seed, out, device, args.snapshots, quiet=args.quiet)
-    print(f"{args.method} on {args.dataset}, seed {args.seed}: {record['modes']}/{len(record['mode_histogram'])} modes, "
-          f"{100 * record['high_quality']:.1f}% high quality, KL {record['kl'] if record['kl'] is None else round(record['kl'], 3)}, "
-          f"{record['seconds']:.0f} s")
-    print(f"wrote metrics.json, snapshots.pt, history.json, losses.png, checkpoint.pt in {out}")
+    out = prepare_out(out, args.resume, args.overwrite, chosen="out" in explicit_options(parser, argv))
+    if args.resume:
+        state = load_checkpoint(os.path.join(out, "checkpoint.pt"), TRAINING_KIND)
+        config, args.seed, args.snapshots = (config_from_dict(Run2DConfig, state["config"]), state["seed"],
+                                             state["snapshots"])
+    else:
+        config = method_config(args.method, args.dataset, **{k: getattr(args, k) for k in OVERRIDABLE})
+    record = train_2d(config, args.seed, out, device, args.snapshots, quiet=args.quiet, resume=args.resume)
+    print(f"{config.method} on {config.dataset}, seed {args.seed}: {record['modes']}/{len(record['mode_histogram'])} "
+          f"modes, {100 * record['high_quality']:.1f}% high quality, KL "
+          f"{record['kl'] if record['kl'] is None else round(record['kl'], 3)}, {record['seconds']:.0f} s")
+    print(f"wrote metrics.json, snapshots.pt, checkpoint.pt in {out}")
     return record
 
 

@@ -1,78 +1,81 @@
 """WGAN-GP on MNIST with the Part 2 MLP networks, measured against the Part 2 GAN.
 
-    python mode_collapse/wgan_gp_mnist.py --split test --data-dir ../shared/data --threads 1
+    python mode_collapse/wgan_gp_mnist.py --data-dir ../shared/data --threads 1             # into runs/
+    python mode_collapse/wgan_gp_mnist.py --data-dir ../shared/data --threads 1 --publish   # + report/results
 
 The generator and the critic are part2_gan/model.py's Generator and Discriminator (the
 latter returns an unbounded score: no sigmoid, no BatchNorm, as the gradient penalty needs,
-Gulrajani et al. 2017, section 4). Training is part2_gan/train.py's run_training (the same
-loop, data, snapshots and metrics) with the WGAN-GP objective: lambda = 10, n_critic = 5,
-Adam(1e-4, betas = (0.5, 0.9)). The baseline, the Part 2 GAN (part2_gan/train.py's networks,
-objective and Adam(2e-4, betas = (0.5, 0.999))), is trained by this script for the same epochs,
-batch size, seed and split (into --gan_out), unless --gan_results names the metrics.json of a
-GAN trained before. Writes the WGAN-GP run's files to --out, and to --results both models'
-metrics side by side (class coverage, KL to uniform, Inception Score, FID on the classifier's
-features) with what each was trained with.
+Gulrajani et al. 2017, section 4). Training is gan/mnist.py's train (the same loop, data,
+snapshots and metrics) with the WGAN-GP objective: lambda = 10, n_critic = 5, Adam(1e-4,
+betas = (0.5, 0.9)). The baseline, the Part 2 GAN (GANConfig: its networks, objective and
+Adam(2e-4, betas = (0.5, 0.999))), is trained by this script for the same epochs, batch size,
+seed and split (into --gan_out), unless --gan_results names the metrics.json of a GAN trained
+before. Writes the WGAN-GP run's files to --out and both models' metrics side by side (class
+coverage, KL to uniform, Inception Score, FID on the classifier's features), with what each was
+trained with, to OUT/comparison.json -- and with --publish to
+report/results/mode_collapse_mnist.json.
 """
-import copy
+import dataclasses
 import json
 import os
-import sys
+from dataclasses import dataclass
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
-from common.cli import (ArgumentParser, UsageError, non_negative_float, positive_float, positive_int, run_main,
-                        write_json)
-from mode_collapse.objectives import WGANGP
-from part2_gan.checkpoints import spec
-from part2_gan.model import Discriminator, Generator
-from part2_gan.train import add_gan_args, run_training
+from common.cli import UsageError, non_negative_float, positive_float, positive_int, run_main, write_json
+from common.config import new_default, option
+from common.paths import RESULTS, repo_relative
+from gan.mnist import GANConfig, command_line_config, train
+from gan.objectives import WGANGP
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_RESULTS = os.path.join(REPO, "report", "results", "mode_collapse_mnist.json")
+COMMITTED_RESULTS = os.path.join(RESULTS, "mode_collapse_mnist.json")
 METRIC_KEYS = ("inception_score", "fid", "classes_covered", "kl_uniform", "class_histogram")
 
 
-def build_parser():
-    p = ArgumentParser(description=__doc__.splitlines()[0])
-    add_gan_args(p, epochs=200, out="runs/mode_collapse_mnist/wgan_gp", lr=1e-4, batch_size=64, beta1=0.5)
-    p.set_defaults(beta2=0.9)
-    p.add_argument("--penalty", type=non_negative_float, default=10.0, help="gradient penalty weight lambda")
-    p.add_argument("--n_critic", type=positive_int, default=5, help="critic updates per generator update")
-    p.add_argument("--results", default=DEFAULT_RESULTS, help="comparison file to write ('' for none)")
-    p.add_argument("--gan_results", default="",
-                   help="metrics.json of a Part 2 GAN trained before (default: train it here, same epochs)")
-    p.add_argument("--gan_lr", type=positive_float, default=2e-4, help="the baseline GAN's Adam learning rate")
-    p.add_argument("--gan_out", default=None, help="folder of the baseline GAN's run (default: OUT_gan)")
-    return p
+@dataclass
+class WGANGPConfig(GANConfig):
+    """The Part 2 networks with the WGAN-GP objective and the paper's Adam(1e-4, betas = (0.5, 0.9))."""
+    lr: float = new_default(GANConfig, "lr", 1e-4)
+    beta2: float = new_default(GANConfig, "beta2", 0.9)
+    out: str = new_default(GANConfig, "out", "runs/mode_collapse_mnist/wgan_gp")
+    penalty: float = option(10.0, "gradient penalty weight lambda", type=non_negative_float)
+    n_critic: int = option(5, "critic updates per generator update", type=positive_int)
+    gan_results: str = option("", "metrics.json of a Part 2 GAN trained before (default: train it here, same epochs)")
+    gan_lr: float = option(2e-4, "the baseline GAN's Adam learning rate", type=positive_float)
+    gan_out: str = option(None, "folder of the baseline GAN's run (default: OUT_gan)")
+    publish: bool = option(False, "also write the comparison to report/results/mode_collapse_mnist.json")
+
+    desc = "WGAN-GP (MLP)"
+
+    def objective(self, batches, opt_D):
+        return WGANGP(self.penalty, self.n_critic)
 
 
-def train_gan_baseline(args):
+def train_gan_baseline(config):
     """Train the Part 2 GAN as part2_gan/train.py does, with this run's epochs, batch, seed and split."""
-    gan_args = copy.copy(args)
-    gan_args.lr, gan_args.beta1, gan_args.beta2 = args.gan_lr, 0.5, 0.999
-    gan_args.out = args.gan_out or args.out.rstrip("/") + "_gan"
-    gan_args.ema, gan_args.label_smoothing, gan_args.augment = None, 0.0, None
-    for key in ("penalty", "n_critic", "results", "gan_results", "gan_lr", "gan_out"):
-        delattr(gan_args, key)
-    metrics = run_training(gan_args, spec(Generator, latent_dim=args.latent_dim), spec(Discriminator),
-                           desc="GAN (MLP, Part 2)")
+    base = {f.name: getattr(config, f.name) for f in dataclasses.fields(GANConfig)}
+    out = config.gan_out or config.out.rstrip("/") + "_gan"
+    gan_config = GANConfig(**base | {"lr": config.gan_lr, "beta1": 0.5, "beta2": 0.999, "ema": None,
+                                     "label_smoothing": 0.0, "augment": None, "out": out, "overwrite": False,
+                                     "resume": os.path.isfile(os.path.join(out, "checkpoint.pt"))})
+    gan_config.desc = "GAN (MLP, Part 2)"
+    metrics = train(gan_config)
     gan = {k: metrics[k] for k in (*METRIC_KEYS, "epochs", "split") if k in metrics}
-    gan.update(training_seconds=metrics["seconds"], training_hardware=metrics["hardware"], lr=gan_args.lr,
-               batch_size=gan_args.batch_size, config=metrics["config"])
-    return gan, os.path.join(gan_args.out, "metrics.json")
+    gan.update(training_seconds=metrics["seconds"], training_hardware=metrics["hardware"], lr=gan_config.lr,
+               batch_size=gan_config.batch_size, config=metrics["config"])
+    return gan, os.path.join(gan_config.out, "metrics.json")
 
 
 def read_gan_results(path):
-    """The Part 2 GAN's metrics, or None when the file is not there yet."""
-    if not path or not os.path.exists(path):
+    """The Part 2 GAN's metrics in ``path``, or None when no path is given."""
+    if not path:
         return None
     try:
         with open(path) as f:
             gan = json.load(f)
     except (OSError, ValueError) as err:
-        raise UsageError(f"cannot read --gan_results {path}: {err}") from None
-    missing = [k for k in METRIC_KEYS[:4] if k not in gan]
+        raise ValueError(f"cannot read --gan_results {path}: {err}") from None
+    missing = [k for k in METRIC_KEYS[:4] if not isinstance(gan, dict) or k not in gan]
     if missing:
-        raise UsageError(f"--gan_results {path} lacks {', '.join(missing)}")
+        raise ValueError(f"--gan_results {path} lacks {', '.join(missing)}")
     return gan
 
 
@@ -94,7 +97,7 @@ def comparison(wgan_metrics, gan, gan_path):
         record["gan"] = {k: gan.get(k) for k in (*METRIC_KEYS, "epochs", "training_seconds", "split", "lr",
                                                    "batch_size", "training_hardware", "ema_decay", "config")
                          if k in gan}
-        record["gan"]["source"] = os.path.relpath(os.path.abspath(gan_path), REPO)
+        record["gan"]["source"] = repo_relative(gan_path)
         if gan.get("split") != wgan_metrics["split"]:
             record["note"] = f"the GAN trained on the {gan.get('split')} split, WGAN-GP on {wgan_metrics['split']}"
     else:
@@ -103,26 +106,23 @@ def comparison(wgan_metrics, gan, gan_path):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if args.label_smoothing:
+    config = command_line_config(WGANGPConfig, argv, description=__doc__.splitlines()[0])
+    if config.label_smoothing:
         raise UsageError("--label_smoothing belongs to the GAN's cross-entropy; WGAN-GP's critic has no labels")
-    gan = read_gan_results(args.gan_results)  # fail early, before training, on a bad file
-    gan_path = args.gan_results
-    if gan is None and not args.gan_results and not args.no_eval and args.results:
-        gan, gan_path = train_gan_baseline(args)
-    objective = WGANGP(args.penalty, args.n_critic)
-    metrics = run_training(args, spec(Generator, latent_dim=args.latent_dim), spec(Discriminator),
-                           objective=objective, desc="WGAN-GP (MLP)")
-    if args.no_eval or not args.results:
+    gan = read_gan_results(config.gan_results)  # fail early, before training, on a bad file
+    gan_path = config.gan_results
+    if gan is None and not config.no_eval:
+        gan, gan_path = train_gan_baseline(config)
+    metrics = train(config)
+    if config.no_eval:
         return metrics
     record = comparison(metrics, gan, gan_path)
-    write_json(args.results, record)
-    if gan is None:
-        print(f"note: {record['note']}")
-    else:
-        print(f"Part 2 GAN ({gan['split']} split): IS {gan['inception_score']:.2f}, FID {gan['fid']:.2f}, "
-              f"{gan['classes_covered']} classes, KL to uniform {gan['kl_uniform']:.3f}")
-    print(f"wrote {args.results}")
+    paths = [write_json(os.path.join(config.out, "comparison.json"), record)]
+    if config.publish:
+        paths.append(write_json(COMMITTED_RESULTS, record))
+    print(f"Part 2 GAN ({gan['split']} split): IS {gan['inception_score']:.2f}, FID {gan['fid']:.2f}, "
+          f"{gan['classes_covered']} classes, KL to uniform {gan['kl_uniform']:.3f}")
+    print(f"wrote {' and '.join(paths)}")
     return record
 
 

@@ -1,26 +1,21 @@
-"""Interpolate in latent space between two digits of different classes.
+"""Interpolate in latent space between two digits of different classes (gan/interpolation.py).
 
     python part2_gan/interpolate.py --checkpoint report/checkpoints/gan_mlp_generator.pt --from 1 --to 7
 
-The two end points are latent vectors whose images the evaluation classifier assigns to the
-two requested digits (the most confident of --candidates random vectors each), so the
-classes are established by the classifier, not by eye. Between them, --steps points (7 by
-default): the row holds steps + 2 = 9 images, each labelled with the classifier's digit and
-confidence. Linear interpolation by default; --spherical follows the great circle, which keeps
-the norm that Gaussian latents concentrate at.
+The end points are the latents the evaluation classifier most confidently calls each digit;
+--steps points lie between them (7 by default: 9 images), each labelled with the classifier's
+digit and confidence. Linear by default; --spherical follows the great circle. Writes
+interpolation_FROM_to_TO_KIND.{png,json} to --out (default runs/interpolation).
 """
 import os
-import sys
 
-import torch
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
-from common.cli import ArgumentParser, UsageError, add_common_args, positive_int, run_main, setup_run, write_json
+from common.cli import ArgumentParser, add_common_args, positive_int, run_main, setup_run, write_json
 from common.paths import repo_relative
-from part2_gan.checkpoints import load_generator
-from part2_gan.classifier import load_classifier, predict
+from gan.checkpoints import load_generator
+from gan.classifier import load_classifier
+from gan.interpolation import DIGITS, interpolation_row, plot_row
 
-DIGITS = range(10)
+IMAGE_FAMILIES = ("mlp.", "dcgan.")
 
 
 def build_parser():
@@ -36,82 +31,10 @@ def build_parser():
     return p
 
 
-def find_endpoints(G, classifier, digit_from, digit_to, candidates=2000, seed=0, device="cpu"):
-    """Latents (z_from, z_to): the candidates the classifier most confidently calls each digit."""
-    if digit_from == digit_to:
-        raise UsageError(f"--from and --to are both {digit_from}: choose two different digits")
-    z = torch.randn(candidates, G.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
-    with torch.no_grad():
-        probs, _ = predict(classifier, G.eval()(z))
-    conf, label = probs.max(1)
-    chosen = []
-    for digit in (digit_from, digit_to):
-        mask = label == digit
-        if not mask.any():
-            raise UsageError(f"none of {candidates} samples of this generator is classified as a {digit}; "
-                             f"try more --candidates or other digits")
-        chosen.append(z[torch.where(mask, conf, torch.full_like(conf, -1.0)).argmax()])
-    return chosen[0], chosen[1]
-
-
-def slerp(a, b, t):
-    """Spherical interpolation between vectors a and b at fraction t (linear if nearly parallel)."""
-    cos = torch.dot(a / a.norm(), b / b.norm()).clamp(-1, 1)
-    omega = torch.arccos(cos)
-    if omega.abs() < 1e-6:
-        return (1 - t) * a + t * b
-    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
-
-
-def interpolate(z_a, z_b, steps=7, spherical=False):
-    """(steps + 2, latent_dim): z_a, ``steps`` points strictly between, z_b."""
-    ts = torch.linspace(0, 1, steps + 2, device=z_a.device)
-    if spherical:
-        return torch.stack([slerp(z_a, z_b, t) for t in ts])
-    return torch.stack([(1 - t) * z_a + t * z_b for t in ts])
-
-
-def interpolation_row(G, classifier, digit_from, digit_to, steps=7, spherical=False, candidates=2000, seed=0,
-                      device="cpu"):
-    """Images (steps + 2, 1, 28, 28), predicted digits and confidences along the path."""
-    z_a, z_b = find_endpoints(G, classifier, digit_from, digit_to, candidates, seed, device)
-    with torch.no_grad():
-        images = G.eval()(interpolate(z_a, z_b, steps, spherical)).cpu()
-    probs, _ = predict(classifier, images)
-    conf, label = probs.max(1)
-    return images, label.tolist(), conf.tolist()
-
-
-def plot_row(images, labels, confidences, path=None, title=None, ax_row=None):
-    """The images side by side, each captioned 'digit (confidence)'; saved to ``path`` if given."""
-    import matplotlib
-    if path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    n = len(images)
-    fig = None
-    if ax_row is None:
-        fig, ax_row = plt.subplots(1, n, figsize=(1.2 * n, 1.7))
-    for ax, img, lab, c in zip(ax_row, images, labels, confidences):
-        ax.imshow(img[0].numpy(), cmap="gray", vmin=-1, vmax=1)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_xlabel(f"{lab} ({c:.2f})", fontsize=8)
-    if fig is not None:
-        if title:
-            fig.suptitle(title, fontsize=9)
-        fig.tight_layout()
-        if path:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            fig.savefig(path, dpi=130)
-            plt.close(fig)
-    return fig
-
-
 def main(argv=None):
     args = build_parser().parse_args(argv)
     device = setup_run(args)
-    G, _ = load_generator(args.checkpoint, device)
+    G, _ = load_generator(args.checkpoint, device, family=IMAGE_FAMILIES)
     classifier, _ = load_classifier(args.classifier, device)
     images, labels, confs = interpolation_row(G, classifier, args.digit_from, args.digit_to, args.steps,
                                               args.spherical, args.candidates, args.seed, device)

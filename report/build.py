@@ -15,8 +15,7 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
-from common.cli import ArgumentParser, UsageError, run_main
+from common.cli import ArgumentParser, run_main
 from common.paths import REPO, RESULTS
 
 DOCUMENTS = [os.path.join(REPO, *path.split("/"))
@@ -31,9 +30,17 @@ def load_results(folder=RESULTS):
     results = {}
     figure_data = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(folder)), "figures", "*.json")))
     for path in figure_data + sorted(glob.glob(os.path.join(folder, "*.json"))):  # a figure's data sits beside it
-        with open(path) as f:
-            results[os.path.splitext(os.path.basename(path))[0]] = json.load(f)
-    results.update(tables.summaries(results))
+        try:
+            with open(path) as f:
+                results[os.path.splitext(os.path.basename(path))[0]] = json.load(f)
+        except ValueError as err:
+            raise ValueError(f"{os.path.relpath(path)} is not valid JSON ({err}): restore it with "
+                             "git checkout, or rerun the script that writes it") from None
+    try:
+        results.update(tables.summaries(results))
+    except (KeyError, TypeError, IndexError, ValueError) as err:
+        raise ValueError(f"a results file lacks what the report needs ({type(err).__name__}: {err}): "
+                         "restore report/results with git checkout, or rerun the script that writes it") from None
     return results
 
 
@@ -65,15 +72,20 @@ def render(text, results, where="document"):
         try:
             v = lookup(results, match["path"])
         except KeyError:
-            raise UsageError(f"{where}: no value {match['path']!r} in report/results") from None
+            raise ValueError(f"{where}: no value {match['path']!r} in report/results") from None
         fmt = match["fmt"] or ""
         return f"<!--v {match['path']}{':' + fmt if fmt else ''}-->{format_value(v, fmt)}<!--/v-->"
 
     def table(match):
         make = getattr(tables, f"table_{match['name'].replace('-', '_')}", None)
         if make is None:
-            raise UsageError(f"{where}: no table named {match['name']!r} in report/tables.py")
-        return f"<!--table {match['name']}-->\n{make(results).strip()}\n<!--/table-->"
+            raise ValueError(f"{where}: no table named {match['name']!r} in report/tables.py")
+        try:
+            body = make(results).strip()
+        except (KeyError, TypeError, IndexError, ValueError) as err:
+            raise ValueError(f"{where}: table {match['name']!r} cannot be made from report/results "
+                             f"({type(err).__name__}: {err}); restore or regenerate the results file") from None
+        return f"<!--table {match['name']}-->\n{body}\n<!--/table-->"
 
     return VALUE.sub(value, TABLE.sub(table, text))
 

@@ -85,7 +85,7 @@ def parameter_counts():
     """Parameter counts of the networks as the code builds them (for the report's model tables)."""
     from part1_lstm.lstm import LSTM
     from part1_lstm.vanilla_rnn import VanillaRNN
-    from part2_gan.checkpoints import count_parameters
+    from gan.checkpoints import count_parameters
     from part2_gan.model import Discriminator, Generator
     return {"lstm_onehot_128": count_parameters(LSTM(10, 10, 128, 10)),
             "rnn_onehot_128": count_parameters(VanillaRNN(10, 10, 128, 10)),

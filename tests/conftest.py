@@ -7,6 +7,12 @@ import torch
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_MNIST = os.path.join(os.path.dirname(REPO), "shared", "data")
+# The tests' networks are small: one thread is as fast as two, and immune to a busy second core.
+torch.set_num_threads(1)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than a few seconds (deselect with -m 'not slow')")
 
 
 @pytest.fixture(autouse=True)
@@ -17,7 +23,7 @@ def _seed_and_no_download(monkeypatch):
 
 def run_script(path, *args, cwd=REPO, timeout=300):
     """Run a repository script as a user would; returns the CompletedProcess."""
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore", MNIST_DOWNLOAD="0")
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore", MNIST_DOWNLOAD="0", OMP_NUM_THREADS="1")
     return subprocess.run([sys.executable, os.path.join(REPO, path), *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 

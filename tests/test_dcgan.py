@@ -1,4 +1,5 @@
 """DCGAN: shapes, ranges, parameter counts, gradients, initialisation, the paper's rules, the scripts."""
+import dataclasses
 import json
 import os
 
@@ -7,11 +8,13 @@ import scipy.stats
 import torch
 from torch import nn
 
-from common.cli import UsageError
+from common.cli import ArgumentParser
+from common.config import add_config_args
 from dcgan import bench, train, tune
+from dcgan.config import DCGANConfig
 from dcgan.model import Discriminator, Generator, weights_init
-from part2_gan.checkpoints import build, load_generator
-from part2_gan import tune as shared_tune
+from gan import tuning
+from gan.checkpoints import build, load_generator
 from tests.conftest import REPO, assert_one_line_error, run_script
 from tests.gan_helpers import make_fake_mnist
 
@@ -140,7 +143,7 @@ def test_the_papers_architecture_rules():
 
 
 def test_defaults_are_the_papers_adam_at_the_tuned_settings():
-    args = train.build_parser().parse_args([])
+    args = add_config_args(ArgumentParser(), DCGANConfig).parse_args([])
     assert (args.beta1, args.beta2, args.batch_size, args.latent_dim, args.split) == (0.5, 0.999, 64, 100, "train")
     assert (args.lr, args.ngf, args.ndf, args.epochs, args.ema) == (4e-4, 64, 32, 120, 0.999), \
         "README.md's chosen configuration"
@@ -157,56 +160,75 @@ def test_train_script_writes_its_outputs_and_resumes(tmp_path):
     assert metrics["split"] == "test" and metrics["generator_steps"] == 4
     assert json.loads((run / "metrics.json").read_text())["config"]["ngf"] == 4
     G, state = load_generator(str(run / "checkpoint.pt"))
-    assert isinstance(G, Generator) and G.ngf == 4 and state["discriminator_spec"]["kwargs"] == {"ndf": 4}
-    assert isinstance(build(state["discriminator_spec"]), Discriminator)
-    more = train.main(common + ["--epochs", "3", "--resume"])
-    assert more["epochs"] == 3 and more["generator_steps"] == 6
+    assert isinstance(G, Generator) and G.ngf == 4 and state["networks"]["discriminator"]["kwargs"] == {"ndf": 4}
+    assert isinstance(build(state["networks"]["discriminator"]), Discriminator)
+    assert state["config_type"] == "DCGANConfig" and state["config"]["ngf"] == 4
+    more = train.main(["--epochs", "3", "--resume", "--out", str(run), "--data-dir", root])
+    assert more["epochs"] == 3 and more["generator_steps"] == 6 and more["config"]["ndf"] == 4
 
 
-def test_tune_configurations_reach_train_unchanged():
-    args = tune.build_parser().parse_args(["--split", "test", "--data-dir", "d", "--threads", "1", "--epochs", "3"])
+def test_tune_configurations_are_valid_settings_of_the_config():
     names = [name for name, _ in tune.CONFIGS]
     assert len(set(names)) == len(names)
+    base = dataclasses.replace(DCGANConfig(ema=None), **tune.PAPER)
     for name, changes in tune.CONFIGS:
-        settings = {**tune.PAPER, "epochs": args.epochs, **changes}
-        parsed = vars(train.build_parser().parse_args(shared_tune.train_argv(name, settings, args)))
-        assert {k: parsed[k] for k in settings} == settings
-        assert parsed["out"].endswith(name) and parsed["split"] == "test" and parsed["threads"] == 1
+        config = dataclasses.replace(base, **changes)  # a misspelt setting would raise here
+        assert {k: getattr(config, k) for k in changes} == changes
+
+
+def _metrics(config, fid=3.0):
+    real = {"inception_score": 9.9, "fid": 0.1, "classes_covered": 10, "kl_uniform": 0.001}
+    return {**real, "fid": fid, "class_histogram": [1] * 10, "seconds": 6.0, "seconds_per_epoch": 2.0,
+            "generator_steps": 30, "generator_parameters": 1, "discriminator_parameters": 2, "hardware": "CPU",
+            "real": real, "split": config["split"], "config": config}
 
 
 def test_tune_records_a_finished_run(tmp_path):
-    config = vars(train.build_parser().parse_args(["--ngf", "8", "--epochs", "3"])) | {"label_smoothing": 0.1}
-    real = {"inception_score": 9.9, "fid": 0.1, "classes_covered": 10, "kl_uniform": 0.001}
-    metrics = {**real, "fid": 3.0, "class_histogram": [1] * 10, "seconds": 6.0, "seconds_per_epoch": 2.0,
-               "generator_steps": 30, "generator_parameters": 1, "discriminator_parameters": 2, "hardware": "CPU",
-               "real": real, "split": "test", "config": config}
+    config = dataclasses.asdict(DCGANConfig(ngf=8, epochs=3, label_smoothing=0.1))
     (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "metrics.json").write_text(json.dumps(metrics))
+    (tmp_path / "run" / "metrics.json").write_text(json.dumps(_metrics(config)))
     results = tmp_path / "table.json"
     for _ in range(2):  # recording twice replaces the row
         tune.main(["--record", str(tmp_path / "run"), "--name", "final", "--results", str(results)])
     rows = json.loads(results.read_text())["runs"]
     assert len(rows) == 1 and rows[0]["name"] == "final" and rows[0]["fid"] == 3.0
-    assert rows[0]["settings"] == {"ngf": 8, "ndf": train.NDF, "lr": train.LR, "beta1": 0.5, "batch_size": 64,
-                                   "epochs": 3, "ema": train.EMA, "label_smoothing": 0.1}
-    with pytest.raises(UsageError, match="neither metrics.json nor checkpoint.pt"):
+    assert rows[0]["settings"] == {"ngf": 8, "ndf": DCGANConfig.ndf, "lr": DCGANConfig.lr, "beta1": 0.5,
+                                   "batch_size": 64, "epochs": 3, "ema": DCGANConfig.ema, "label_smoothing": 0.1}
+    with pytest.raises(FileNotFoundError, match="neither metrics.json nor checkpoint.pt"):
         tune.main(["--record", str(tmp_path), "--results", str(results)])
 
 
-def test_tune_skips_configurations_already_recorded():
-    settings = {**tune.PAPER, "epochs": 10}
-    table = {"runs": [{"name": "w32", "settings": settings, "split": "test", "seed": 0}]}
-    assert shared_tune.done(table, "w32", settings, "test", 0)
-    assert not shared_tune.done(table, "w32", {**tune.PAPER, "epochs": 11}, "test", 0)
-    assert not shared_tune.done(table, "w32", settings, "train", 0)
+def test_tune_trains_each_configuration_once_and_merges_rows(tmp_path):
+    trained = []
+
+    def fake_train(config):
+        trained.append(config)
+        return _metrics(dataclasses.asdict(config), fid=float(len(trained)))
+    base = dataclasses.replace(DCGANConfig(ema=None, out=str(tmp_path / "runs")), **tune.PAPER, epochs=2)
+    configs = [("a", {}), ("b", {"lr": 1e-3})]
+    path = str(tmp_path / "table.json")
+    tuning.tune(base, configs, tune.PAPER, fake_train, path)
+    assert [c.out for c in trained] == [str(tmp_path / "runs" / "a"), str(tmp_path / "runs" / "b")]
+    assert trained[1].lr == 1e-3 and all(c.quiet and not c.resume for c in trained)
+    table = tuning.tune(base, configs, tune.PAPER, fake_train, path)  # all done: nothing trains again
+    assert len(trained) == 2 and [r["name"] for r in table["runs"]] == ["a", "b"]
+    tuning.tune(dataclasses.replace(base, epochs=3), configs, tune.PAPER, fake_train, path, only=["a"])
+    rows = json.loads(open(path).read())["runs"]
+    assert len(trained) == 3 and [(r["name"], r["settings"]["epochs"]) for r in rows] == [("b", 2), ("a", 3)]
 
 
-def test_bench_times_both_gans(tmp_path):
-    images = torch.rand(64, 1, 28, 28) * 2 - 1
-    steps = {"a": bench.training_steps(Generator(8, 4), Discriminator(4), images, 16, torch.device("cpu"),
-                                       weights_init)}
-    times = bench.time_interleaved(steps, chunk=2, rounds=2, device=torch.device("cpu"), warmup=1)
-    assert set(times) == {"a"} and times["a"] > 0
+def test_bench_times_both_gans_through_the_harness(tmp_path):
+    from tests.gan_helpers import make_fake_mnist
+    root = make_fake_mnist(str(tmp_path / "data"), n=128)
+    result = bench.main(["--data-dir", root, "--ngf", "4", "--ndf", "4", "--batch_size", "16", "--chunk", "2",
+                         "--rounds", "3", "--out", str(tmp_path / "b"), "--device", "cpu"])
+    on_disk = json.loads((tmp_path / "b" / "dcgan_speed.json").read_text())
+    dc, mlp = on_disk["gans"]["DCGAN"], on_disk["gans"]["MLP GAN"]
+    ratios = [a / b for a, b in zip(dc["seconds_per_step_spread"]["rounds"], mlp["seconds_per_step_spread"]["rounds"])]
+    assert len(ratios) == 3 and on_disk["ratio_dcgan_to_mlp"] == pytest.approx(sorted(ratios)[1])
+    assert dc["seconds_per_epoch"]["60000"] == pytest.approx(round(dc["seconds_per_step"] * 3750, 2))
+    assert on_disk["threads"] == torch.get_num_threads() and on_disk["cores"] == os.cpu_count()
+    assert result["gans"]["DCGAN"]["generator_parameters"] == sum(p.numel() for p in Generator(100, 4).parameters())
 
 
 @pytest.mark.parametrize("script, args, fragment", [
@@ -221,13 +243,14 @@ def test_bad_input_gives_one_line(tmp_path, script, args, fragment):
 
 def test_a_file_that_is_not_a_tuning_table_is_refused(tmp_path):
     (tmp_path / "bad.json").write_text("[1, 2]")
-    with pytest.raises(UsageError, match="not a tuning table"):
+    with pytest.raises(ValueError, match="not a tuning table"):
         tune.main(["--results", str(tmp_path / "bad.json"), "--out", str(tmp_path / "o")])
 
 
-@pytest.mark.parametrize("module", [train, tune, bench])
-def test_every_script_has_the_common_options(module):
-    text = module.build_parser().format_help()
+@pytest.mark.parametrize("parser", [lambda: add_config_args(ArgumentParser(), DCGANConfig),
+                                    lambda: tuning.build_parser("x", "runs/x", ""), bench.build_parser])
+def test_every_script_has_the_common_options(parser):
+    text = parser().format_help()
     assert all(option in text for option in ("--seed", "--device", "--threads", "--out"))
 
 

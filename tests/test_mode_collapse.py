@@ -1,5 +1,6 @@
 """Mode collapse: the 2D mixtures and their metrics, the objectives, the scripts."""
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -8,22 +9,13 @@ import pytest
 import torch
 
 from common.cli import UsageError
+from gan.objectives import MADGAN, WGANGP, UnrolledGAN, WGANClip, generator_labels, gradient_penalty, split_sizes
 from mode_collapse import sweep_2d, train_2d, wgan_gp_mnist
 from mode_collapse.metrics import capture_threshold, generator_modes, mode_metrics
 from mode_collapse.mixtures import MixtureBatches, grid, ring
-from mode_collapse.models import Discriminator2D, Generator2D, MultiGenerator, generator_labels, split_sizes
-from mode_collapse.objectives import MADGAN, WGANGP, UnrolledGAN, WGANClip, gradient_penalty
+from mode_collapse.models import Discriminator2D, Generator2D, MultiGenerator
 from tests.conftest import assert_one_line_error, run_script
 from tests.gan_helpers import make_fake_mnist
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # small networks: a second thread only adds contention on a shared machine
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # ----------------------------------------------------------------------------- data and metrics
@@ -80,12 +72,15 @@ def test_capture_threshold_is_20_of_2500():
     assert m["threshold"] == 20 and m["modes"] == 2  # 20 high-quality samples capture a mode, 19 do not
 
 
-def test_mixture_batches_is_an_epoch_of_fresh_batches():
-    data = MixtureBatches(ring(), 32, 5)
-    batches = list(data)
-    assert len(data) == 5 and len(batches) == 5 and batches[0].shape == (32, 2)
-    assert not torch.equal(batches[0], batches[1])
-    assert data.sampler()(7).shape == (7, 2)
+def test_mixture_batches_are_fresh_batches_every_step():
+    data = MixtureBatches(ring(), 32)
+    batches = [data(k) for k in range(3)]
+    assert batches[0].shape == (32, 2) and not torch.equal(batches[0], batches[1])
+    assert data.sample(7).shape == (7, 2)
+    torch.manual_seed(3)
+    again = data(0)
+    torch.manual_seed(3)
+    assert torch.equal(again, data(0)), "drawn from the global generator, which a checkpoint saves"
 
 
 # ----------------------------------------------------------------------------- objectives
@@ -238,11 +233,28 @@ def test_madgan_discriminator_loss_is_the_cross_entropy_of_the_maker():
 def test_every_method_trains_in_the_shared_loop(tmp_path):
     for method in train_2d.METHODS:
         config = train_2d.method_config(method, steps=4, batch_size=32, latent_dim=8, g_hidden=16, d_hidden=16)
-        record = train_2d.train_2d(config, "ring", 0, str(tmp_path / method), snapshots=2)
+        record = train_2d.train_2d(config, 0, str(tmp_path / method), snapshots=2)
         assert record["generator_steps"] == 4
-        assert record["discriminator_steps"] == 4 * config["n_critic"]
+        assert record["discriminator_steps"] == 4 * config.n_critic
         assert [p["step"] for p in record["curve"]] == [0, 2, 4]
         assert (tmp_path / method / "checkpoint.pt").exists() and (tmp_path / method / "snapshots.pt").exists()
+
+
+@pytest.mark.parametrize("method", ["wgan_gp", "unrolled5"])
+def test_a_2d_run_resumes_exactly(tmp_path, method):
+    config = train_2d.method_config(method, "ring", steps=6, batch_size=32, latent_dim=8, g_hidden=16, d_hidden=16)
+    straight = train_2d.train_2d(config, 0, str(tmp_path / "a"), snapshots=3)
+    short = train_2d.method_config(method, "ring", steps=6, batch_size=32, latent_dim=8, g_hidden=16, d_hidden=16)
+    trainer, hook = train_2d.make_trainer(short, 0, str(tmp_path / "b"), torch.device("cpu"), 3, True)
+    trainer.steps = 4  # killed after its checkpoint at step 4
+    trainer.fit()
+    torch.manual_seed(777)
+    resumed = train_2d.train_2d(config, 0, str(tmp_path / "b"), snapshots=3, resume=True)
+    assert resumed["curve"] == straight["curve"] and resumed["mode_histogram"] == straight["mode_histogram"]
+    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
+    assert all(torch.equal(a["generator"][k], b["generator"][k]) for k in a["generator"])
+    assert all(torch.equal(a["discriminator"][k], b["discriminator"][k]) for k in a["discriminator"])
 
 
 def test_gan_is_the_unrolled_gan_without_unrolling():
@@ -251,17 +263,17 @@ def test_gan_is_the_unrolled_gan_without_unrolling():
         gan = train_2d.method_config("gan", dataset)
         for method in ("unrolled5", "unrolled10"):
             unrolled = train_2d.method_config(method, dataset)
-            same = {k for k in gan if k not in ("method", "objective", "steps")}
-            assert {k: gan[k] for k in same} == {k: unrolled[k] for k in same}
-            assert unrolled["lr"] < unrolled["lr_g"]  # Metz et al.: D slower than G
+            gan_d, unrolled_d = dataclasses.asdict(gan), dataclasses.asdict(unrolled)
+            same = {k for k in gan_d if k not in ("method", "objective", "steps", "unroll_steps")}
+            assert {k: gan_d[k] for k in same} == {k: unrolled_d[k] for k in same}
+            assert unrolled.lr < unrolled.lr_g  # Metz et al.: D slower than G
 
 
 def test_dataset_entries_override_a_method_on_that_dataset_only():
     ring_cfg, grid_cfg = train_2d.method_config("madgan", "ring"), train_2d.method_config("madgan", "grid")
-    assert grid_cfg["batch_size"] == train_2d.METHODS["madgan"]["grid"]["batch_size"]
-    assert ring_cfg["batch_size"] == train_2d.DATASETS["ring"]["batch_size"]
-    assert "grid" not in grid_cfg and "ring" not in ring_cfg
-    assert train_2d.method_config("madgan", "grid", steps=40)["steps"] == 40  # overrides come last
+    assert grid_cfg.batch_size == train_2d.METHODS["madgan"]["grid"]["batch_size"]
+    assert ring_cfg.batch_size == train_2d.DATASETS["ring"]["batch_size"]
+    assert train_2d.method_config("madgan", "grid", steps=40).steps == 40  # overrides come last
 
 
 def test_quick_sweep_writes_records_and_figures(tmp_path):
@@ -276,13 +288,25 @@ def test_quick_sweep_writes_records_and_figures(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
     madgan = [r for r in saved if r["method"] == "madgan"]
     assert all(len(r["generators"]["per_generator"]) == r["config"]["generators"] for r in madgan)
-    # a rerun finds every run done and trains nothing; a MAD-GAN record without its generator
-    # table gets it back from the run's checkpoint, the same as train_2d measured it
-    stripped = [{k: v for k, v in r.items() if k != "generators"} for r in saved]
-    (tmp_path / "mode_collapse_2d.json").write_text(json.dumps(stripped))
     again = sweep_2d.main(["--quick", "--out", str(tmp_path), "--methods", "gan", "madgan"])
-    assert [r["seconds"] for r in again] == [r["seconds"] for r in saved]
-    assert [r["generators"] for r in again if r["method"] == "madgan"] == [r["generators"] for r in madgan]
+    assert again == saved, "a rerun finds every run done and trains nothing"
+
+
+def test_publish_merges_into_the_committed_records(tmp_path, monkeypatch):
+    committed, figures = tmp_path / "committed.json", tmp_path / "figures"
+    other = {"method": "wgan", "dataset": "ring", "seed": 0, "modes": 3, "curve": []}
+    stale = {"method": "gan", "dataset": "ring", "seed": 0, "modes": -1, "curve": []}
+    committed.write_text(json.dumps([other, stale]))
+    figures.mkdir()
+    (figures / "mode_collapse_ring.png").write_bytes(b"committed figure")
+    monkeypatch.setattr(sweep_2d, "COMMITTED_JSON", str(committed))
+    monkeypatch.setattr(sweep_2d, "FIGURES", str(figures))
+    records = sweep_2d.main(["--quick", "--out", str(tmp_path / "runs"), "--methods", "gan", "--datasets", "ring",
+                             "--publish"])
+    published = json.loads(committed.read_text())
+    assert [(r["method"], r["modes"]) for r in published] == [("gan", records[0]["modes"]), ("wgan", 3)]
+    assert (figures / "mode_collapse_ring.png").read_bytes() == b"committed figure", \
+        "a samples figure that would lose the wgan row (no snapshots here) is left as it was"
 
 
 def test_wgan_gp_mnist_runs_on_fake_data(tmp_path):
@@ -295,15 +319,14 @@ def test_wgan_gp_mnist_runs_on_fake_data(tmp_path):
 
 def test_gan_baseline_trains_with_the_same_epochs_and_data(tmp_path):
     root = make_fake_mnist(str(tmp_path / "data"), n=320)
-    args = wgan_gp_mnist.build_parser().parse_args(
-        ["--data-dir", root, "--epochs", "1", "--no_eval", "--quiet", "--latent_dim", "8", "--batch_size", "32",
-         "--out", str(tmp_path / "wgan"), "--device", "cpu", "--threads", "1"])
-    gan, path = wgan_gp_mnist.train_gan_baseline(args)
+    config = wgan_gp_mnist.WGANGPConfig(data_dir=root, epochs=1, no_eval=True, quiet=True, latent_dim=8,
+                                        batch_size=32, out=str(tmp_path / "wgan"), device="cpu")
+    gan, path = wgan_gp_mnist.train_gan_baseline(config)
     assert path == str(tmp_path / "wgan_gan" / "metrics.json") and os.path.exists(path)
     assert gan["epochs"] == 1 and gan["batch_size"] == 32 and gan["lr"] == 2e-4
-    assert gan["config"]["beta2"] == 0.999 and gan["config"]["split"] == args.split
+    assert gan["config"]["beta2"] == 0.999 and gan["config"]["split"] == config.split
     assert "penalty" not in gan["config"] and "n_critic" not in gan["config"]
-    assert args.lr == 1e-4 and args.beta2 == 0.9  # the WGAN-GP's own settings are left alone
+    assert config.lr == 1e-4 and config.beta2 == 0.9  # the WGAN-GP's own settings are left alone
 
 
 def test_comparison_reads_the_gan_results(tmp_path):
@@ -318,7 +341,8 @@ def test_comparison_reads_the_gan_results(tmp_path):
                                     "split": "test", "epochs": 200}))
     record = wgan_gp_mnist.comparison(wgan, wgan_gp_mnist.read_gan_results(str(gan_path)), str(gan_path))
     assert record["gan"]["fid"] == 9.0 and record["wgan_gp"]["fid"] == 3.0 and "note" not in record
-    assert wgan_gp_mnist.comparison(wgan, None, "missing.json")["note"].startswith("no Part 2 GAN results")
+    with pytest.raises(ValueError, match="cannot read --gan_results"):  # no longer trains and records "gan": null
+        wgan_gp_mnist.read_gan_results(str(tmp_path / "nonexistent.json"))
 
 
 @pytest.mark.parametrize("script, args, fragment", [
@@ -330,15 +354,19 @@ def test_bad_input_gives_one_line(tmp_path, script, args, fragment):
     assert_one_line_error(result, fragment)
 
 
-@pytest.mark.parametrize("main, args, message", [
-    (train_2d.main, ["--steps", "15", "--snapshots", "10"], "not a multiple"),
-    (sweep_2d.main, ["--json", "{tmp}/bad.json", "--datasets", "ring", "--methods", "gan"], "cannot read"),
-    (wgan_gp_mnist.main, ["--gan_results", "{tmp}/bad.json"], "cannot read --gan_results"),
-    (wgan_gp_mnist.main, ["--label_smoothing", "0.1"], "--label_smoothing"),
+@pytest.mark.parametrize("main, args, error, message", [
+    (train_2d.main, ["--steps", "15", "--snapshots", "10"], ValueError, "not a multiple"),
+    (sweep_2d.main, ["--datasets", "ring", "--methods", "gan"], ValueError, "cannot read"),
+    (wgan_gp_mnist.main, ["--gan_results", "{tmp}/bad.json"], ValueError, "cannot read --gan_results"),
+    (wgan_gp_mnist.main, ["--gan_results", "{tmp}/none.json"], ValueError, "cannot read --gan_results"),
+    (wgan_gp_mnist.main, ["--label_smoothing", "0.1"], UsageError, "--label_smoothing"),
 ])
-def test_user_errors_are_usage_errors(tmp_path, main, args, message):
+def test_user_errors_are_named(tmp_path, main, args, error, message):
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(UsageError, match=message):
+    if main is sweep_2d.main:  # a results file that is not JSON
+        (tmp_path / "o").mkdir()
+        (tmp_path / "o" / "mode_collapse_2d.json").write_text("{not json")
+    with pytest.raises(error, match=message):
         main([a.replace("{tmp}", str(tmp_path)) for a in args] + ["--out", str(tmp_path / "o"), "--threads", "1"])
 
 
@@ -368,7 +396,7 @@ def test_generator_modes_tells_where_each_generator_went():
 
 def test_a_methods_generator_rate_for_a_dataset_wins_over_the_datasets():
     from mode_collapse.train_2d import DATASETS, METHODS, method_config
-    assert method_config("madgan", "grid")["lr_g"] == METHODS["madgan"]["grid"]["lr_g"]
-    assert method_config("madgan", "ring")["lr_g"] == DATASETS["ring"]["gan_lr_g"]
-    assert method_config("gan", "grid")["lr_g"] == DATASETS["grid"]["gan_lr_g"]
-    assert method_config("madgan", "grid", lr_g=1e-3)["lr_g"] == 1e-3  # an explicit override wins over both
+    assert method_config("madgan", "grid").lr_g == METHODS["madgan"]["grid"]["lr_g"]
+    assert method_config("madgan", "ring").lr_g == DATASETS["ring"]["gan_lr_g"]
+    assert method_config("gan", "grid").lr_g == DATASETS["grid"]["gan_lr_g"]
+    assert method_config("madgan", "grid", lr_g=1e-3).lr_g == 1e-3  # an explicit override wins over both

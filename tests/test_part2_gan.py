@@ -5,10 +5,10 @@ import os
 import pytest
 import torch
 
-from common.cli import UsageError
-from part2_gan import evaluate, interpolate, train
-from part2_gan.checkpoints import export_generator
-from part2_gan.data import load_mnist, read_idx, to_unit_range
+from gan import interpolation as interpolate
+from gan.checkpoints import export_generator
+from gan.data import load_mnist, read_idx, to_unit_range
+from part2_gan import evaluate, train
 from part2_gan.model import Discriminator, Generator
 from tests.conftest import SHARED_MNIST, assert_one_line_error, run_script
 from tests.gan_helpers import StubClassifier, make_fake_mnist, write_idx
@@ -60,7 +60,7 @@ def test_idx_reader_on_the_real_test_split():
 
 
 def test_missing_split_is_one_clear_error(tmp_path):
-    with pytest.raises(UsageError, match="MNIST train split not found.*--data-dir"):
+    with pytest.raises(FileNotFoundError, match="MNIST train split not found.*--data-dir"):
         load_mnist("train", str(tmp_path), download=False)
 
 
@@ -92,7 +92,7 @@ def test_interpolation_row_goes_between_the_chosen_classes():
     assert labels[0] == 1 and labels[-1] == 8 and len(confs) == 9
     z_a, z_b = interpolate.find_endpoints(G, clf, 1, 8, candidates=500)
     assert torch.equal(images[0], G(z_a.unsqueeze(0))[0]) and torch.equal(images[-1], G(z_b.unsqueeze(0))[0])
-    with pytest.raises(UsageError, match="choose two different digits"):
+    with pytest.raises(ValueError, match="choose two different digits"):
         interpolate.find_endpoints(G, clf, 3, 3)
 
 
@@ -104,14 +104,14 @@ def test_snapshots_and_history_files(tmp_path):
     for name in ("samples_start.png", "samples_halfway.png", "samples_end.png", "losses.png", "checkpoint.pt"):
         assert (run / name).stat().st_size > 0, name
     history = json.loads((run / "history.json").read_text())
-    assert set(history) == {"step", "epoch", "d_loss", "g_loss", "d_real", "d_fake"}
+    assert set(history) == {"step", "d_loss", "g_loss", "d_real", "d_fake"}
     assert len(history["step"]) == 8 and all(0 < v < 1 for v in history["d_real"] + history["d_fake"])
     assert metrics["split"] == "train" and metrics["epochs"] == 2
     assert json.loads((run / "metrics.json").read_text())["train_images"] == 256
-    # --resume with more epochs continues where it stopped.
-    more = train.main(["--data-dir", root, "--epochs", "3", "--no_eval", "--quiet", "--latent_dim", "8",
-                       "--out", str(run), "--device", "cpu", "--resume"])
-    assert more["epochs"] == 3 and more["generator_steps"] == 12
+    # --resume with more epochs continues where it stopped, with the run's own settings (latent_dim 8).
+    more = train.main(["--data-dir", root, "--epochs", "3", "--out", str(run), "--resume"])
+    assert more["epochs"] == 3 and more["generator_steps"] == 12 and more["config"]["latent_dim"] == 8
+    assert len(json.loads((run / "history.json").read_text())["step"]) == 12, "the whole history, not the last part"
 
 
 def test_evaluate_writes_the_published_keys_with_the_training_config(tmp_path):
@@ -126,6 +126,7 @@ def test_evaluate_writes_the_published_keys_with_the_training_config(tmp_path):
     assert on_disk == json.loads(json.dumps(result))
     assert set(on_disk) >= {"inception_score", "fid", "classes_covered", "kl_uniform", "split", "epochs", "real"}
     assert on_disk["split"] == "test" and on_disk["epochs"] == 1 and on_disk["n_samples"] == 128
+    assert on_disk["generator_steps"] == 4 and on_disk["evaluated_against"] == "test"
     assert on_disk["config"]["ema"] == 0.9 and on_disk["config"]["batch_size"] == 32
     assert set(on_disk["real"]) >= {"inception_score", "fid", "classes_covered", "kl_uniform"}
 
@@ -135,7 +136,7 @@ def test_evaluate_writes_the_published_keys_with_the_training_config(tmp_path):
     ("part2_gan/train.py", ["--lr", "-1"], "--lr"),
     ("part2_gan/train.py", ["--split", "valid"], "--split"),
     ("part2_gan/train.py", ["--data-dir", "{tmp}/empty", "--epochs", "1"], "MNIST train split not found"),
-    ("part2_gan/train.py", ["--data-dir", "{tmp}/empty", "--resume"], "MNIST train split not found"),
+    ("part2_gan/train.py", ["--data-dir", "{tmp}/empty", "--resume"], "no checkpoint.pt"),
     ("part2_gan/evaluate.py", ["--checkpoint", "{tmp}/nothing.pt"], "checkpoint not found"),
     ("part2_gan/evaluate.py", ["--checkpoint", "{tmp}/corrupt.pt"], "corrupt"),
     ("part2_gan/interpolate.py", ["--checkpoint", "{tmp}/corrupt.pt"], "corrupt"),

@@ -3,7 +3,6 @@ import json
 
 import pytest
 
-from common.cli import UsageError
 from report import build
 
 
@@ -18,9 +17,9 @@ def test_render_fills_values_and_tables(tmp_path):
 
 
 def test_unknown_value_or_table_is_an_error():
-    with pytest.raises(UsageError, match="no value 'gan_mlp.nope'"):
+    with pytest.raises(ValueError, match="no value 'gan_mlp.nope'"):
         build.render("<!--v gan_mlp.nope-->x<!--/v-->", {"gan_mlp": {}})
-    with pytest.raises(UsageError, match="no table named 'nope'"):
+    with pytest.raises(ValueError, match="no table named 'nope'"):
         build.render("<!--table nope--><!--/table-->", {})
 
 

@@ -1,10 +1,10 @@
 """Part 2: the objective's remedies for a small training set: one-sided label smoothing and
-differentiable augmentation (part2_gan/objectives.py, part2_gan/augment.py)."""
+differentiable augmentation (gan/objectives.py, gan/augment.py)."""
 import pytest
 import torch
 
-from part2_gan.augment import DiffAugment, cutout, translate
-from part2_gan.objectives import NonSaturatingGAN
+from gan.augment import DiffAugment, cutout, translate
+from gan.objectives import NonSaturatingGAN
 
 
 def test_one_sided_label_smoothing_loss():

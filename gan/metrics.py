@@ -14,9 +14,10 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from part2_gan.classifier import predict
+from gan.classifier import predict
 
 NUM_CLASSES = 10
+METRICS = ("inception_score", "fid", "classes_covered", "kl_uniform")
 
 
 def frechet_distance(features_a, features_b):
@@ -86,6 +87,10 @@ def evaluate_images(fake, real, classifier, seed=0, real_predictions=None):
     as many generated images as B has; the real baseline is B against A. Inception Score and
     coverage: all generated images, and all real images for the baseline.
     """
+    if len(fake) < 2 or len(real) < 4:
+        raise ValueError(f"the metrics need at least 2 generated and 4 real images, not {len(fake)} and {len(real)}")
+    if not torch.isfinite(fake).all():
+        raise ValueError("the generator's samples are not finite (NaN or infinite weights?)")
     order = torch.randperm(len(real), generator=torch.Generator().manual_seed(seed))
     half_a, half_b = order[: len(real) // 2], order[len(real) // 2:]
     probs_real, feats_real = real_predictions or predict(classifier, real)

@@ -1,8 +1,15 @@
-"""The objectives compared with the vanilla GAN, each plugged into the one training loop.
+"""GAN objectives: what the discriminator and the generator minimise.
 
-Each is a part2_gan.objectives.Objective (discriminator_loss, generator_loss,
-after_discriminator_step, n_critic); the vanilla GAN is part2_gan.objectives.NonSaturatingGAN.
+An objective is plugged into the one training loop (trainer.py). It defines
+  discriminator_loss(D, real, fake) -> (loss, stats)   fake is detached from G
+  generator_loss(D, fake) -> (loss, stats)             fake carries G's graph
+  after_discriminator_step(D)                          e.g. WGAN's weight clipping
+  n_critic                                             discriminator steps per generator step
+stats are floats to log: 'd_real' and 'd_fake' are the discriminator's mean output on real
+and generated samples (a probability for the standard GAN, a critic value for WGANs).
 
+- NonSaturatingGAN (Goodfellow et al., 2014), with one-sided label smoothing and
+  differentiable augmentation as options.
 - WGANClip (Arjovsky et al., 2017): critic f minimises E[f(G(z))] - E[f(x)], its weights
   clipped to [-c, c] after every step; G minimises -E[f(G(z))]. n_critic = 5.
 - WGANGP (Gulrajani et al., 2017): the same losses, the clipping replaced by the penalty
@@ -19,8 +26,51 @@ import torch
 from torch.func import functional_call
 from torch.nn import functional as F
 
-from part2_gan.objectives import NonSaturatingGAN, Objective
-from mode_collapse.models import generator_labels
+
+class Objective:
+    n_critic = 1
+    name = "objective"
+
+    def discriminator_loss(self, D, real, fake):
+        raise NotImplementedError
+
+    def generator_loss(self, D, fake):
+        raise NotImplementedError
+
+    def after_discriminator_step(self, D):
+        pass
+
+
+class NonSaturatingGAN(Objective):
+    """min_G max_D E[log D(x)] + E[log(1 - D(G(z)))], with the non-saturating generator loss.
+
+    D minimises -E[log D(x)] - E[log(1 - D(G(z)))] (binary cross-entropy, real = 1, fake = 0).
+    G minimises -E[log D(G(z))] instead of E[log(1 - D(G(z)))]: both push D(G(z)) up, but the
+    latter's gradient vanishes when D rejects the fakes confidently, which is exactly the
+    situation early in training (Goodfellow et al., 2014, section 3).
+
+    real_label < 1 is one-sided label smoothing (Salimans et al., 2016): D's target for real
+    images becomes e.g. 0.9, which keeps D from growing over-confident on a small training set.
+    augment, if given, transforms every batch D sees, real and generated, in both steps
+    (differentiable augmentation, augment.py).
+    """
+    name = "gan"
+
+    def __init__(self, real_label=1.0, augment=None):
+        self.real_label = real_label
+        self.augment = augment or (lambda x: x)
+
+    def discriminator_loss(self, D, real, fake):
+        real_logits, fake_logits = D(self.augment(real)), D(self.augment(fake))
+        loss = (F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, self.real_label))
+                + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+        return loss, {"d_real": torch.sigmoid(real_logits).mean().item(),
+                      "d_fake": torch.sigmoid(fake_logits).mean().item()}
+
+    def generator_loss(self, D, fake):
+        logits = D(self.augment(fake))
+        loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        return loss, {}
 
 
 class WGANClip(Objective):
@@ -190,3 +240,13 @@ class MADGAN(Objective):
         # every generator wants its samples called real: minimise -log D_real(G_j(z))
         logits = D(fake)
         return F.cross_entropy(logits, self.real_targets(len(fake), fake.device)), {}
+
+
+def split_sizes(n, k):
+    """How a batch of n is split among MAD-GAN's k generators: contiguous chunks, the first n % k one larger."""
+    return [n // k + (1 if j < n % k else 0) for j in range(k)]
+
+
+def generator_labels(n, k, device=None):
+    """(n,) long: which generator made each row of a k-generator batch of n (0, 0, ..., 1, 1, ..., k-1)."""
+    return torch.repeat_interleave(torch.arange(k, device=device), torch.tensor(split_sizes(n, k), device=device))

@@ -3,15 +3,17 @@
 Inception-v3 weights cannot be downloaded here, so the Inception Score and the FID use this
 network instead: its softmax for the Inception Score and the class histogram, its
 penultimate layer (64 features after global average pooling) for the FID. Trained once
-by ``python part2_gan/train_classifier.py``; the weights are committed (about 0.4 MB).
+by ``python part2_gan/train_classifier.py``; the weights are committed in gan/weights/ (about 0.4 MB).
 """
 import math
+import os
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 CLASSIFIER_KIND = "mnist_classifier"
+COMMITTED_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", "mnist_classifier.pt")
 
 
 def conv_block(n_in, n_out):
@@ -73,10 +75,8 @@ def predict(model, images, batch_size=1000):
 
 def load_classifier(path=None, device="cpu"):
     """The committed evaluation classifier (or the one at ``path``), in eval mode, and its record."""
-    import os
-
     from common.checkpoint import load_checkpoint, load_weights
-    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", "mnist_classifier.pt")
+    path = path or COMMITTED_WEIGHTS
     state = load_checkpoint(path, CLASSIFIER_KIND, map_location=device)
     model = MNISTClassifier()
     load_weights(model, state["model"], path)

@@ -13,15 +13,26 @@ def save_grid(images, path, nrow=5):
 
 
 class ImageSnapshots:
-    """The trainer's snapshot hook for image GANs: a 5 x 5 grid per call, samples_<tag>.png."""
+    """A trainer callback: a 5 x 5 grid of the run's generator on the fixed noise, in eval mode,
+    saved as samples_<tag>.png with tag start (step 0), halfway, end, or step_N."""
 
     def __init__(self, out):
         self.out = out
 
-    def __call__(self, tag, G, fixed_noise):
-        with torch.no_grad():
-            images = G(fixed_noise)
-        return save_grid(images, os.path.join(self.out, f"samples_{tag}.png"))
+    def tag(self, trainer):
+        if trainer.step == 0:
+            return "start"
+        if trainer.step == trainer.steps:
+            return "end"
+        return "halfway" if trainer.step == trainer.steps // 2 else f"step_{trainer.step:07d}"
+
+    @torch.no_grad()
+    def __call__(self, trainer):
+        G = trainer.generator
+        was_training = G.training
+        images = G.eval()(trainer.fixed_noise)
+        G.train(was_training)
+        return save_grid(images, os.path.join(self.out, f"samples_{self.tag(trainer)}.png"))
 
 
 def moving_average(values, window):

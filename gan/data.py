@@ -3,7 +3,10 @@
 The data root is --data-dir, else $MNIST_DIR, else ./data; the files are looked for in
 ROOT/MNIST/raw/ (torchvision's layout) and in ROOT itself, gzipped or not. When a split is
 missing, torchvision's download is tried (it needs network; MNIST_DOWNLOAD=0 turns it off);
-when that fails too, the error is one line saying what is missing where and how to fix it.
+when that fails too, FileNotFoundError says what is missing where and how to fix it.
+
+Batches are drawn by :class:`ImageBatches`, whose k-th batch is a function of k alone: the
+training loop counts steps, not epochs, and a run resumed at any step sees the same batches.
 """
 import gzip
 import os
@@ -11,8 +14,6 @@ import struct
 
 import numpy as np
 import torch
-
-from common.cli import UsageError
 
 FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
@@ -54,10 +55,11 @@ def _find(root, name):
 def load_mnist(split="train", data_dir=None, download=True):
     """(images uint8 (N, 28, 28), labels int64 (N,)) of an MNIST split.
 
-    Raises UsageError (one line) when the split is neither on disk nor downloadable.
+    Raises FileNotFoundError when the split is neither on disk nor downloadable, ValueError
+    when its files are not MNIST.
     """
     if split not in FILES:
-        raise UsageError(f"unknown split {split!r}: use train or test")
+        raise ValueError(f"unknown split {split!r}: use train or test")
     root = data_root(data_dir)
     paths = [_find(root, name) for name in FILES[split]]
     download = download and os.environ.get("MNIST_DOWNLOAD", "1") != "0"
@@ -68,16 +70,16 @@ def load_mnist(split="train", data_dir=None, download=True):
         reason = "download not attempted"
     if None in paths:
         missing = FILES[split][paths.index(None)]
-        raise UsageError(
+        raise FileNotFoundError(
             f"MNIST {split} split not found: no {missing}[.gz] in {os.path.join(root, 'MNIST', 'raw')} "
             f"({reason}); pass --data-dir DIR (or set MNIST_DIR) to a folder holding MNIST/raw/"
             + ("" if split == "test" else ", or train on the test split with --split test"))
     try:
         images, labels = read_idx(paths[0]), read_idx(paths[1])
     except (OSError, ValueError, EOFError) as err:
-        raise UsageError(f"cannot read MNIST {split} split in {root}: {err}") from None
+        raise ValueError(f"cannot read MNIST {split} split in {root}: {err}") from None
     if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != (images.shape[0],):
-        raise UsageError(f"MNIST {split} files in {root} have unexpected shapes {images.shape}, {labels.shape}")
+        raise ValueError(f"MNIST {split} files in {root} have unexpected shapes {images.shape}, {labels.shape}")
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
 
 
@@ -108,24 +110,31 @@ def load_mnist_tensor(split="train", data_dir=None, download=True):
     return to_unit_range(images), labels
 
 
-class InMemoryBatches:
-    """Shuffled mini-batches drawn by index from tensors held in memory.
+class ImageBatches:
+    """Shuffled mini-batches of an image tensor held in memory, addressed by step.
 
-    One pass (``iter``) is one epoch; the order comes from torch's global generator, so
-    a run seeded the same way, or resumed with its saved random state, sees the same batches.
-    Incomplete last batches are dropped (BatchNorm dislikes batches of one).
+    ``batches(k)`` is the k-th batch of a run: epoch e = k // per_epoch uses a permutation of its
+    own, drawn from a generator seeded with (seed, e), so the order depends on k and the seed
+    alone -- not on what else drew random numbers -- and a resumed run continues it exactly.
+    Incomplete last batches are dropped (BatchNorm dislikes a batch of one).
+    ``sample(n)`` draws n images at random (torch's global generator), for objectives that need
+    real data of their own (the Unrolled GAN's look-ahead).
     """
 
-    def __init__(self, images, batch_size, device="cpu"):
-        if batch_size > len(images):
-            raise UsageError(f"batch size {batch_size} is larger than the {len(images)} training images")
+    def __init__(self, images, batch_size, seed=0, device="cpu"):
+        if not 2 <= batch_size <= len(images):
+            raise ValueError(f"batch size {batch_size} must lie between 2 and the {len(images)} training images")
         self.images = images.to(device)
-        self.batch_size = batch_size
+        self.batch_size, self.seed = batch_size, seed
+        self.per_epoch = len(images) // batch_size
+        self._epoch, self._order = None, None
 
-    def __len__(self):
-        return len(self.images) // self.batch_size
+    def __call__(self, k):
+        epoch, position = divmod(k, self.per_epoch)
+        if epoch != self._epoch:
+            gen = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
+            self._epoch, self._order = epoch, torch.randperm(len(self.images), generator=gen).to(self.images.device)
+        return self.images[self._order[position * self.batch_size:(position + 1) * self.batch_size]]
 
-    def __iter__(self):
-        order = torch.randperm(len(self.images)).to(self.images.device)
-        for k in range(len(self)):
-            yield self.images[order[k * self.batch_size:(k + 1) * self.batch_size]]
+    def sample(self, n):
+        return self.images[torch.randint(len(self.images), (n,)).to(self.images.device)]

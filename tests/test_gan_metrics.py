@@ -5,8 +5,8 @@ import os
 import pytest
 import torch
 
-from part2_gan.classifier import MNISTClassifier, load_classifier, predict, random_affine
-from part2_gan.metrics import class_coverage, frechet_distance, inception_score, kl_to_uniform
+from gan.classifier import MNISTClassifier, load_classifier, predict, random_affine
+from gan.metrics import class_coverage, frechet_distance, inception_score, kl_to_uniform
 from part2_gan.train_classifier import make_splits
 from tests.conftest import SHARED_MNIST
 
