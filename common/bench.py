@@ -105,3 +105,21 @@ def describe(env):
     """One line for a results table: 'CPU model, N cores, T torch threads' (or the GPU)."""
     where = env.get("gpu") or f"{env['cpu']}, {env['cores']} cores"
     return f"{where}, {env['threads']} torch thread{'s' if env['threads'] != 1 else ''}, torch {env['torch']}"
+
+
+def add_timing_args(parser, calls, rounds, results_example):
+    """The options every benchmark takes: --chunk (calls per round), --rounds, --results PATH."""
+    from common.cli import positive_int
+    parser.add_argument("--chunk", type=positive_int, default=calls, help="calls (training steps) per timed round")
+    parser.add_argument("--rounds", type=positive_int, default=rounds, help="timed rounds per variant")
+    parser.add_argument("--results", default=None, help=f"also write the JSON here (e.g. {results_example})")
+    return parser
+
+
+def write_results(result, out, name, results=None):
+    """Write a benchmark's JSON to OUT/NAME (a run's folder), and to --results PATH when given;
+    returns the paths. A committed timing changes only through the explicit --results."""
+    from common.cli import write_json
+    paths = [write_json(os.path.join(out, name), result)] + ([write_json(results, result)] if results else [])
+    print(f"wrote {' and '.join(paths)}")
+    return paths

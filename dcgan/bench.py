@@ -9,13 +9,12 @@ with the same batch size, timed by common/bench.py (interleaved rounds, median a
 Per-step times give the seconds per epoch of 10,000 and of 60,000 images. The last line is
 the median of the per-round ratios DCGAN / MLP GAN.
 """
-import os
 
-from common.bench import describe, environment, ratio_timing, time_interleaved
-from common.cli import ArgumentParser, add_common_args, positive_int, run_main, setup_run, write_json
+from common.bench import add_timing_args, describe, environment, ratio_timing, time_interleaved, write_results
+from common.cli import ArgumentParser, add_common_args, positive_int, run_main, setup_run
 from dcgan.config import DCGANConfig
 from gan.checkpoints import count_parameters
-from gan.data import SPLITS, load_mnist_tensor
+from gan.data import add_data_args, load_mnist_tensor
 from gan.mnist import GANConfig, build_trainer
 
 EPOCH_SIZES = (10_000, 60_000)
@@ -23,14 +22,11 @@ EPOCH_SIZES = (10_000, 60_000)
 
 def build_parser():
     p = ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--split", choices=SPLITS, default="train", help="MNIST split to draw batches from")
-    p.add_argument("--data-dir", default=None, help="MNIST root (default: $MNIST_DIR, else ./data)")
+    add_data_args(p)
     p.add_argument("--batch_size", type=positive_int, default=64)
     p.add_argument("--ngf", type=positive_int, default=DCGANConfig.ngf, help="DCGAN generator width")
     p.add_argument("--ndf", type=positive_int, default=DCGANConfig.ndf, help="DCGAN discriminator width")
-    p.add_argument("--chunk", type=positive_int, default=20, help="steps per timed round")
-    p.add_argument("--rounds", type=positive_int, default=6, help="timed rounds per GAN")
-    p.add_argument("--results", default=None, help="also write the JSON here (e.g. report/results/dcgan_speed.json)")
+    add_timing_args(p, calls=20, rounds=6, results_example="report/results/dcgan_speed.json")
     add_common_args(p, out="runs/bench_dcgan")
     return p
 
@@ -59,10 +55,7 @@ def main(argv=None):
               f"{per_epoch['60000']:7.1f} s per 60,000")
     result["ratio_dcgan_to_mlp"] = ratio.median
     result["ratio_spread"] = ratio.as_dict()
-    paths = [os.path.join(args.out, "dcgan_speed.json")] + ([args.results] if args.results else [])
-    for path in paths:
-        write_json(path, result)
-    print(f"wrote {' and '.join(paths)}")
+    write_results(result, args.out, "dcgan_speed.json", args.results)
     print(f"DCGAN / MLP GAN time per training step: {ratio.median:.2f}x")
     return result
 

@@ -10,14 +10,11 @@ in every comparison of the tuning (README.md).
 """
 from common.cli import run_main
 from dcgan.config import DCGANConfig
-from gan.mnist import command_line_config, describe, train
+from gan.mnist import main_of
 
 
 def main(argv=None):
-    config = command_line_config(DCGANConfig, argv, description=__doc__.splitlines()[0])
-    metrics = train(config)
-    print(describe(metrics, config.desc, config.out))
-    return metrics
+    return main_of(DCGANConfig, argv, description=__doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

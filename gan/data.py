@@ -38,6 +38,13 @@ def read_idx(path):
     return body.reshape(shape).astype(body.dtype.newbyteorder("="))
 
 
+def add_data_args(parser, split="train", what="MNIST split to load"):
+    """--split and --data-dir, as every MNIST script spells them."""
+    parser.add_argument("--split", choices=SPLITS, default=split, help=what)
+    parser.add_argument("--data-dir", default=None, help="MNIST root (default: $MNIST_DIR, else ./data)")
+    return parser
+
+
 def data_root(data_dir=None):
     """--data-dir, else $MNIST_DIR, else ./data."""
     return data_dir or os.environ.get("MNIST_DIR") or "data"

@@ -178,6 +178,14 @@ def train(config):
     return metrics
 
 
+def main_of(cls, argv=None, description=None):
+    """What a training script's main does: parse ``argv`` into a ``cls`` config, train, report."""
+    config = command_line_config(cls, argv, description)
+    metrics = train(config)
+    print(describe(metrics, config.desc, config.out))
+    return metrics
+
+
 def describe(metrics, desc, out):
     """The lines a training script prints at the end."""
     line = (f"{desc}: {metrics['epochs']:g} epochs ({metrics['generator_steps']} generator steps) in "

@@ -16,7 +16,7 @@ from common.cli import ArgumentParser, add_common_args, positive_int, setup_run,
 from common.paths import RESULTS
 from gan.checkpoints import count_parameters, load_generator
 from gan.classifier import load_classifier
-from gan.data import SPLITS, load_mnist_tensor
+from gan.data import add_data_args, load_mnist_tensor
 from gan.metrics import METRICS, evaluate_generator
 from gan.mnist import train
 from gan.trainer import TRAINING_KIND
@@ -32,8 +32,7 @@ def build_parser(name, out, description):
     p = ArgumentParser(description=description)
     p.add_argument("--epochs", type=positive_int, default=10, help="budget of configurations that set none")
     p.add_argument("--only", nargs="+", default=None, metavar="NAME", help="run only these configurations")
-    p.add_argument("--split", choices=SPLITS, default="train", help="MNIST split to train on")
-    p.add_argument("--data-dir", default=None, help="MNIST root (default: $MNIST_DIR, else ./data)")
+    add_data_args(p, what="MNIST split to train on")
     p.add_argument("--eval_every", type=positive_int, default=None,
                    help="also evaluate every this many epochs (both G and its average; kept in the table)")
     p.add_argument("--record", default=None, metavar="RUN", help="train nothing: add the run in folder RUN")

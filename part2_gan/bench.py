@@ -13,14 +13,13 @@ a step is one discriminator update and one generator update, data loading includ
 They are timed by common/bench.py (interleaved rounds, median and spread). The last line is
 the median of the per-round ratios of the throughputs.
 """
-import os
 
 import torch
 from torch.nn import functional as F
 
-from common.bench import describe, environment, ratio_timing, time_interleaved
-from common.cli import ArgumentParser, add_common_args, positive_int, run_main, setup_run, write_json
-from gan.data import SPLITS, load_mnist, to_unit_range
+from common.bench import add_timing_args, describe, environment, ratio_timing, time_interleaved, write_results
+from common.cli import ArgumentParser, add_common_args, positive_int, run_main, setup_run
+from gan.data import add_data_args, load_mnist, to_unit_range
 from gan.mnist import GANConfig, build_trainer
 from part2_gan.model import Discriminator, Generator
 
@@ -64,12 +63,9 @@ def reference_steps(images, batch_size, latent_dim, device):
 
 def build_parser():
     p = ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--split", choices=SPLITS, default="train", help="MNIST split to load")
-    p.add_argument("--data-dir", default=None, help="MNIST root (default: $MNIST_DIR, else ./data)")
+    add_data_args(p)
     p.add_argument("--batch_size", type=positive_int, default=64)
-    p.add_argument("--chunk", type=positive_int, default=40, help="steps per timed round")
-    p.add_argument("--rounds", type=positive_int, default=8, help="timed rounds per pipeline")
-    p.add_argument("--results", default=None, help="also write the JSON here (e.g. report/results/gan_bench.json)")
+    add_timing_args(p, calls=40, rounds=8, results_example="report/results/gan_bench.json")
     add_common_args(p, out="runs/bench_gan")
     return p
 
@@ -96,10 +92,7 @@ def main(argv=None):
     result = {**env, "batch_size": args.batch_size, "rounds": args.rounds, "steps_per_round": args.chunk,
               "images_per_second": rate, "ms_per_step": {n: t.as_dict(1e3) for n, t in timings.items()},
               "speedup": speedup.median, "speedup_spread": speedup.as_dict(), "seconds_per_60k_epoch": epoch_60k}
-    paths = [os.path.join(args.out, "gan_bench.json")] + ([args.results] if args.results else [])
-    for path in paths:
-        write_json(path, result)
-    print(f"wrote {' and '.join(paths)}")
+    write_results(result, args.out, "gan_bench.json", args.results)
     print(f"speedup over reference pipeline: {speedup.median:.2f}")
     return result
 

@@ -9,14 +9,11 @@ metrics.json (training time, and the classifier-based metrics of evaluate.py). T
 the assignment's settings (gan/mnist.py's GANConfig).
 """
 from common.cli import run_main
-from gan.mnist import GANConfig, command_line_config, describe, train
+from gan.mnist import GANConfig, main_of
 
 
 def main(argv=None):
-    config = command_line_config(GANConfig, argv, description=__doc__.splitlines()[0])
-    metrics = train(config)
-    print(describe(metrics, config.desc, config.out))
-    return metrics
+    return main_of(GANConfig, argv, description=__doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -20,15 +20,14 @@ from common.cli import (ArgumentParser, add_common_args, fraction, hardware_desc
                         progress, run_main, setup_run, write_json)
 from common.runs import prepare_out
 from gan.classifier import CLASSIFIER_KIND, COMMITTED_WEIGHTS, MNISTClassifier, predict, random_affine
-from gan.data import SPLITS, ImageBatches, load_mnist_tensor
+from gan.data import ImageBatches, add_data_args, load_mnist_tensor
 
 HELD_OUT = 2000
 
 
 def build_parser():
     p = ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--split", choices=SPLITS, default="train", help="MNIST split to train on")
-    p.add_argument("--data-dir", default=None, help="MNIST root (default: $MNIST_DIR, else ./data)")
+    add_data_args(p, what="MNIST split to train on")
     p.add_argument("--epochs", type=positive_int, default=40)
     p.add_argument("--batch_size", type=positive_int, default=128)
     p.add_argument("--lr", type=positive_float, default=2e-3, help="Adam learning rate (cosine decay)")

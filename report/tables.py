@@ -234,15 +234,23 @@ def _evaluations_table(result):
     evals = result.get("evaluations") or []
     if not evals:
         return "(no evaluations during training were recorded for this model)"
-    nets = [n for n in ("G", "G_ema") if n in evals[0]]
+    # Rows written before the evaluation used the exported (BatchNorm-recalibrated) average have no
+    # "step": their average-of-G numbers were measured with stale statistics and are not shown.
+    stale = "step" not in evals[0]
+    nets = [n for n in ("G", "G_ema") if n in evals[0] and not (stale and n == "G_ema")]
     label_of = {"G": "G", "G_ema": "average of G"}
-    rows = ["| epoch | " + " | ".join(str(e["epoch"]) for e in evals) + " |", "|---|" + "---:|" * len(evals)]
+    rows = ["| epoch | " + " | ".join(f"{e['epoch']:g}" for e in evals) + " |", "|---|" + "---:|" * len(evals)]
     for key, label, fmt in (("inception_score", "Inception Score", "{:.2f}"), ("fid", "FID", "{:.2f}"),
                             ("kl_uniform", "KL to uniform", "{:.3f}")):
         for net in nets:
             name = f"{label}, {label_of[net]}" if len(nets) > 1 else label
             rows.append(f"| {name} | " + " | ".join(fmt.format(e[net][key]) for e in evals) + " |")
-    return "\n".join(rows) + "\n\nEach evaluation: 10,000 samples, during training (the published numbers above are those of the final export)."
+    note = ("\n\nEach evaluation: 10,000 samples, during training (the published numbers above are those of the final "
+            "export).")
+    if stale and "G_ema" in evals[0]:
+        note += (" The moving average's rows of this run are left out: they were measured with BatchNorm statistics "
+                 "of the plain G (a bug fixed since; the final export was always recalibrated).")
+    return "\n".join(rows) + note
 
 
 def table_gan_mlp_evaluations(results):

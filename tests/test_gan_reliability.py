@@ -2,7 +2,6 @@
 nothing committed or earlier is destroyed, and the moving average is evaluated as it is exported."""
 import copy
 import hashlib
-import json
 import os
 import stat
 
