@@ -187,6 +187,51 @@ def test_unrolling_changes_the_generator_gradient():
     assert not torch.allclose(grads[0], grads[1], atol=1e-6)
 
 
+def _tiny_linear_gan():
+    """G(z) = A z + c and D(x) = w.x + b in float64 (Generator2D / Discriminator2D without hidden layers)."""
+    torch.manual_seed(3)
+    G = Generator2D(latent_dim=3, layers=0).double()
+    D = Discriminator2D(layers=0).double()
+    return G, D, torch.randn(16, 3, dtype=torch.float64), 0.5 + torch.randn(16, 2, dtype=torch.float64)
+
+
+def test_unrolled_generator_gradient_matches_a_hand_written_unroll():
+    # For a linear D and plain SGD the unroll can be written out: with s = sigmoid,
+    # dL_D/dw = -mean (1 - s(D(x))) x + mean s(D(G(z))) G(z), dL_D/db likewise without x,
+    # theta_{k+1} = theta_k - lr dL_D/dtheta, and G minimises -mean log s(D_K(G(z))).
+    G, D, z, real = _tiny_linear_gan()
+    lr, K = 0.3, 3
+    opt_D = torch.optim.SGD(D.parameters(), lr=lr)
+    loss, _ = UnrolledGAN(K, lambda n: real, opt_D).generator_loss(D, G(z))
+    ours = torch.autograd.grad(loss, list(G.parameters()))
+
+    fake = G(z)
+    w, b = D.net[0].weight.detach()[0], D.net[0].bias.detach()[0]
+    for _ in range(K):
+        s_real, s_fake = torch.sigmoid(real @ w + b), torch.sigmoid(fake @ w + b)
+        grad_w = -((1 - s_real)[:, None] * real).mean(0) + (s_fake[:, None] * fake).mean(0)
+        grad_b = -(1 - s_real).mean() + s_fake.mean()
+        w, b = w - lr * grad_w, b - lr * grad_b
+    by_hand = torch.autograd.grad(-torch.log(torch.sigmoid(fake @ w + b)).mean(), list(G.parameters()))
+    for a, b_ in zip(ours, by_hand):
+        assert torch.allclose(a, b_, atol=1e-12, rtol=1e-9)
+    plain = torch.autograd.grad(UnrolledGAN(0, lambda n: real, opt_D).generator_loss(D, G(z))[0], list(G.parameters()))
+    assert not torch.allclose(ours[0], plain[0], atol=1e-6), "the look-ahead changes the gradient"
+
+
+def test_unrolled_generator_gradient_through_adam_matches_finite_differences():
+    G, D, z, real = _tiny_linear_gan()
+    opt_D = torch.optim.Adam(D.parameters(), lr=0.05, betas=(0.5, 0.999))
+    objective = UnrolledGAN(2, lambda n: real, opt_D)
+    names = [n for n, _ in G.named_parameters()]
+
+    def unrolled_loss(*params):
+        fake = torch.func.functional_call(G, dict(zip(names, params)), (z,))
+        return objective.generator_loss(D, fake)[0]
+    params = tuple(p.detach().clone().requires_grad_() for p in G.parameters())
+    assert torch.autograd.gradcheck(unrolled_loss, params, eps=1e-6, atol=1e-7)
+
+
 def test_madgan_targets_name_the_generator():
     assert split_sizes(10, 3) == [4, 3, 3]
     assert generator_labels(10, 3).tolist() == [0, 0, 0, 0, 1, 1, 1, 2, 2, 2]
