@@ -72,6 +72,7 @@ def test_committed_classifier_record():
 @pytest.mark.skipif(not os.path.isdir(SHARED_MNIST), reason="../shared/data is not present")
 def test_committed_classifier_accuracy_reproduces_on_its_held_out_images():
     model, record = load_classifier()
-    _, _, x_held, y_held, _ = make_splits(record["split"], SHARED_MNIST, seed=0)
+    splits, _ = make_splits(record["split"], SHARED_MNIST, seed=0)
+    x_held, y_held = splits["held_out"]
     probs, _ = predict(model, x_held)
     assert (probs.argmax(1) == y_held).float().mean().item() == pytest.approx(record["held_out_accuracy"], abs=1e-6)

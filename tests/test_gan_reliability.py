@@ -123,7 +123,7 @@ def test_default_runs_leave_committed_files_untouched(tmp_path, monkeypatch, fak
                         lambda *a, **k: (torch.zeros(9, 1, 28, 28), [1] * 9, [0.5] * 9))
     before = _hashes()
     data = ["--data-dir", fake["data"]]
-    train_classifier.main(data + ["--epochs", "1", "--quiet"])
+    train_classifier.main(data + ["--epochs", "2", "--validation", "64", "--quiet"])
     publish.main(["--run", fake["run"], "--name", "gan_mlp"] + data)
     evaluate.main(["--checkpoint", fake["run"] + "/checkpoint.pt", "--n_samples", "32"] + data)
     tune.main(["--record", fake["run"], "--name", "gan_mlp_final"] + data)
@@ -140,7 +140,7 @@ def test_default_runs_leave_committed_files_untouched(tmp_path, monkeypatch, fak
 def test_classifier_publish_refuses_a_bad_classifier(tmp_path, monkeypatch, capsys, fake):
     monkeypatch.chdir(tmp_path)
     before = _hashes()
-    line = _one_line_error(train_classifier.main, ["--data-dir", fake["data"], "--epochs", "1",
+    line = _one_line_error(train_classifier.main, ["--data-dir", fake["data"], "--epochs", "1", "--validation", "64",
                                                    "--quiet", "--publish"], capsys)
     assert "below --min_accuracy" in line and _hashes() == before
 
