@@ -54,6 +54,7 @@ non_negative_float = _typed(float, lambda v: v >= 0 and np.isfinite(v), "a non-n
 fraction = _typed(float, lambda v: 0 < v < 1, "a number strictly between 0 and 1")
 non_negative_fraction = _typed(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 seed_int = _typed(int, lambda v: 0 <= v < 2**63, "a seed between 0 and 2**63 - 1")
+finite_float = _typed(float, np.isfinite, "a finite number")
 
 
 def add_common_args(parser, out):
@@ -86,13 +87,13 @@ def pick_device(name="auto"):
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise UsageError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps") from None
+        raise ValueError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"device {name!r} asked for, but CUDA is not available here")
+        raise ValueError(f"device {name!r} asked for, but CUDA is not available here")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise UsageError(f"device {name!r} asked for, but MPS is not available here")
+        raise ValueError(f"device {name!r} asked for, but MPS is not available here")
     if device.type not in ("cpu", "cuda", "mps"):
-        raise UsageError(f"unsupported device {name!r}: use auto, cpu, cuda, cuda:N or mps")
+        raise ValueError(f"unsupported device {name!r}: use auto, cpu, cuda, cuda:N or mps")
     return device
 
 

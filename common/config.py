@@ -68,8 +68,8 @@ def explicit_options(parser, argv):
     for action in parser._actions:
         if action.option_strings and action.dest != "help":
             kwargs = {"dest": action.dest, "default": argparse.SUPPRESS}
-            if isinstance(action, argparse._StoreTrueAction):
-                kwargs["action"] = "store_true"
+            if isinstance(action, argparse._StoreConstAction):  # store_true, store_false, store_const
+                kwargs.update(action="store_const", const=action.const)
             elif action.nargs is not None:
                 kwargs["nargs"] = action.nargs
             probe.add_argument(*action.option_strings, **kwargs)

@@ -1,31 +1,34 @@
 """Time one training step of the hand-written LSTM against torch.nn.LSTM.
 
-    python part1_lstm/bench.py
+    python part1_lstm/bench.py --threads 1              # into runs/bench_lstm
+    python part1_lstm/bench.py --threads 1 --publish    # ... and report/results/lstm_bench.json
 
 A step is forward, cross-entropy on the last step, backward and an RMSProp update. The
 reference is torch.nn.LSTM (oneDNN kernels on CPU) followed by the same output layer. The
-models are stepped in turn inside one loop, so that a change in machine speed hits them
-alike, and the median of --reps steps is reported. Sizes: batch 128, T 20, hidden 128,
-one-hot inputs (the sweep's setting), and the train.py defaults (T-1 = 4 steps of one
-digit value). The last line is the ratio for the first configuration.
+timing is common.bench.time_interleaved's: after --warmup untimed steps, --rounds rounds of
+--calls steps of each model in turn. The JSON keeps, per model, the median seconds per step and
+its spread over the rounds (quartiles, extremes), the same for the time ratio (round by round),
+and the environment (threads, processor, torch). Sizes: batch 128, T 20, hidden 128, one-hot
+inputs (the sweep's setting), and the train.py defaults (T-1 = 4 steps of one digit value).
+The last line is the median ratio for the first configuration.
 """
 import os
-import statistics
-import sys
-import time
 
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
-from common.cli import (ArgumentParser, add_common_args, hardware_description, positive_int, run_main,
+from common.bench import environment, ratio_timing, time_interleaved
+from common.cli import (ArgumentParser, hardware_description, non_negative_int, positive_int, run_main, seed_int,
                         setup_run, write_json)
+from common.paths import RESULTS
 from part1_lstm.lstm import LSTM
+from common.outputs import add_output_args, destinations, prepare_run_folder
 
 CONFIGS = [  # (name, batch, input steps, input_dim, hidden)
     ("batch 128, T 20, hidden 128, one-hot", 128, 20, 10, 128),
     ("train.py defaults: batch 128, T-1 4, hidden 128, digit values", 128, 4, 1, 128),
 ]
+FAST, PLAIN, REFERENCE = "hand-written (fast path)", "hand-written (plain loop)", "torch.nn.LSTM"
 
 
 class ReferenceLSTM(nn.Module):
@@ -40,7 +43,8 @@ class ReferenceLSTM(nn.Module):
         return self.out(self.lstm(x)[0][:, -1])
 
 
-def make_step(model, x, y):
+def training_step(model, x, y):
+    """A callable doing one RMSProp training step of ``model`` on x (B, T, I), y (B,)."""
     optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
 
     def step():
@@ -50,64 +54,80 @@ def make_step(model, x, y):
     return step
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
+def add_timing_args(parser, rounds, calls, warmup):
+    """The options every Part 1 benchmark shares: the harness's rounds, calls and warm-up, and the run's."""
+    parser.add_argument("--rounds", type=positive_int, default=rounds,
+                        help="timed rounds of each model; the median and spread are over them")
+    parser.add_argument("--calls", type=positive_int, default=calls, help="training steps of each model per round")
+    parser.add_argument("--warmup", type=non_negative_int, default=warmup, help="untimed steps of each model first")
+    parser.add_argument("--seed", type=seed_int, default=0, help="random seed")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--threads", type=positive_int, default=None,
+                        help="CPU threads for torch (default: torch's choice, one per core)")
+    return parser
 
 
-def bench_config(batch, steps, input_dim, hidden, reps, warmup, device):
-    """Median seconds per training step of each model, stepped in turn."""
+def timing_header(args, device):
+    """How and where a timing file was measured."""
+    return {"device": str(device), "hardware": hardware_description(device), "torch": torch.__version__,
+            "environment": environment(device), "rounds": args.rounds, "calls": args.calls, "warmup": args.warmup,
+            "reps": args.rounds * args.calls}
+
+
+def write_timings(payload, out, name, args):
+    """Write the JSON into the run folder (as ``name``), and to --results / --publish when given."""
+    for path in destinations(out, name, args):
+        write_json(path, payload)
+        print(f"wrote {path}")
+
+
+def bench_config(name, batch, steps, input_dim, hidden, args, device):
+    """The timings of one configuration: each model's ms per step, and its ratios to torch.nn.LSTM."""
     x = torch.randn(batch, steps, input_dim, device=device)
     y = torch.randint(0, 10, (batch,), device=device)
-    models = {
-        "hand-written (fast path)": LSTM(steps, input_dim, hidden, 10).to(device),
-        "hand-written (plain loop)": LSTM(steps, input_dim, hidden, 10, fast=False).to(device),
-        "torch.nn.LSTM": ReferenceLSTM(input_dim, hidden, 10).to(device),
-    }
-    step_fns = {name: make_step(m, x, y) for name, m in models.items()}
-    times = {name: [] for name in models}
-    for rep in range(warmup + reps):
-        for name, step in step_fns.items():
-            sync(device)
-            t0 = time.perf_counter()
-            step()
-            sync(device)
-            if rep >= warmup:
-                times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
+    models = {FAST: LSTM(steps, input_dim, hidden, 10), PLAIN: LSTM(steps, input_dim, hidden, 10, fast=False),
+              REFERENCE: ReferenceLSTM(input_dim, hidden, 10)}
+    timings = time_interleaved({k: training_step(m.to(device), x, y) for k, m in models.items()},
+                               rounds=args.rounds, calls=args.calls, warmup=args.warmup, device=device)
+    ratio_fast, ratio_plain = (ratio_timing(timings[k], timings[REFERENCE]) for k in (FAST, PLAIN))
+    return {"config": name, "batch": batch, "input_steps": steps, "input_dim": input_dim, "hidden": hidden,
+            "ms_per_step": {k: t.median * 1e3 for k, t in timings.items()},
+            "timing_ms": {k: t.as_dict(1e3) for k, t in timings.items()},
+            "ratio_fast": ratio_fast.median, "ratio_plain": ratio_plain.median,
+            "ratio_fast_timing": ratio_fast.as_dict(), "ratio_plain_timing": ratio_plain.as_dict()}
+
+
+def print_config(r):
+    print(f"\n{r['config']}")
+    for model, t in r["timing_ms"].items():
+        print(f"  {model:28s} {t['median']:8.2f} ms/step (quartiles {t['q1']:.2f} to {t['q3']:.2f})")
+    q = r["ratio_fast_timing"]
+    print(f"  fast/nn.LSTM {r['ratio_fast']:.2f} (quartiles {q['q1']:.2f} to {q['q3']:.2f}), "
+          f"plain/nn.LSTM {r['ratio_plain']:.2f}")
 
 
 def build_parser():
     p = ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--reps", type=positive_int, default=200, help="timed steps per model and configuration")
-    p.add_argument("--warmup", type=positive_int, default=20, help="untimed steps first")
-    add_common_args(p, out="runs/bench_lstm")
+    add_timing_args(p, rounds=20, calls=10, warmup=20)
+    add_output_args(p, "runs/bench_lstm", os.path.join(RESULTS, "lstm_bench.json"))
     return p
 
 
+def start(parser, argv, marker):
+    """Parse a benchmark's command line: (args, device, run folder), --threads and --seed applied."""
+    args = parser.parse_args(argv)
+    device = setup_run(args)  # a bad --device fails before prepare_run_folder makes a folder
+    return args, device, prepare_run_folder(parser, args, argv, marker=marker)
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    device = setup_run(args)
-    print(f"device: {device} ({hardware_description(device)}), torch {torch.__version__}")
-    results = []
-    for name, batch, steps, input_dim, hidden in CONFIGS:
-        med = bench_config(batch, steps, input_dim, hidden, args.reps, args.warmup, device)
-        ratio = med["hand-written (fast path)"] / med["torch.nn.LSTM"]
-        plain_ratio = med["hand-written (plain loop)"] / med["torch.nn.LSTM"]
-        print(f"\n{name}")
-        for model, sec in med.items():
-            print(f"  {model:28s} {sec * 1e3:8.2f} ms/step")
-        print(f"  fast/nn.LSTM {ratio:.2f}, plain/nn.LSTM {plain_ratio:.2f}")
-        results.append({"config": name, "batch": batch, "input_steps": steps, "input_dim": input_dim,
-                        "hidden": hidden, "ms_per_step": {k: v * 1e3 for k, v in med.items()},
-                        "ratio_fast": ratio, "ratio_plain": plain_ratio})
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "lstm_bench.json")
-    write_json(path, {"device": str(device), "hardware": hardware_description(device), "torch": torch.__version__,
-                      "reps": args.reps, "results": results})
-    print(f"\nwrote {path}")
+    args, device, out = start(build_parser(), argv, "lstm_bench.json")
+    header = timing_header(args, device)
+    print(f"device: {device} ({header['hardware']}), torch {torch.__version__}")
+    results = [bench_config(*c, args, device) for c in CONFIGS]
+    for r in results:
+        print_config(r)
+    write_timings(header | {"results": results}, out, "lstm_bench.json", args)
     print(f"hand-written/nn.LSTM time ratio: {results[0]['ratio_fast']:.2f}")
     return results
 

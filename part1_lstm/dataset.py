@@ -9,10 +9,44 @@ Compatible with the course's ``PalindromeDataset(input_length, total_len, one_ho
 """
 import math
 import random
+import sys
 import warnings
 
 import torch
 from torch.utils.data import Dataset
+
+
+def max_input_length():
+    """The longest input this module builds, or None for no limit.
+
+    The first half of a palindrome is drawn as a Python integer and written out in decimal,
+    which Python limits to sys.get_int_max_str_digits() digits: ceil(T/2) <= limit.
+    """
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    return 2 * limit - 1 if limit else None
+
+
+def check_input_length(input_length):
+    """ValueError unless palindromes with ``input_length`` inputs can be built."""
+    longest = max_input_length()
+    if int(input_length) < 1:
+        raise ValueError(f"input_length must be at least 1, got {input_length}")
+    if longest is not None and input_length > longest:
+        raise ValueError(f"input_length {input_length} is too long: the first half of a palindrome is a number "
+                         f"of ceil(T/2) digits and Python writes out at most {(longest + 1) // 2} "
+                         f"(sys.get_int_max_str_digits()), so input_length can be at most {longest}")
+
+
+def palindrome_count(input_length, total_len):
+    """How many palindromes PalindromeDataset(input_length, total_len) holds: at most the 10**ceil(T/2) that exist."""
+    return min(int(total_len), 10 ** math.ceil((int(input_length) + 1) / 2))
+
+
+def data_bytes(count, input_length, one_hot):
+    """Peak bytes while building ``count`` palindromes: the int64 digits (N, T), and while encoding
+    the int64 one-hot tensor (N, T-1, 10) beside its float32 copy, or the float32 values (N, T-1, 1)."""
+    per_digit = 8 + (10 * (8 + 4) if one_hot else 4)
+    return count * (int(input_length) + 1) * per_digit
 
 
 def make_palindrome(number, length):
@@ -51,8 +85,7 @@ class PalindromeDataset(Dataset):
     """
 
     def __init__(self, input_length, total_len, one_hot=False, seed=None):
-        if int(input_length) < 1:
-            raise ValueError(f"input_length must be at least 1, got {input_length}")
+        check_input_length(input_length)
         if int(total_len) < 1:
             raise ValueError(f"total_len must be positive, got {total_len}")
         self.input_length = int(input_length)

@@ -1,24 +1,26 @@
 """Gradient flow through time: the norm of dL/dh(t) for every step t, RNN against LSTM.
 
-    python part1_lstm/gradient_flow.py          # T = 30, writes report/figures/gradient_flow.{png,json}
+    python part1_lstm/gradient_flow.py             # T = 30, into runs/gradient_flow
+    python part1_lstm/gradient_flow.py --publish   # ... and report/figures/gradient_flow.{png,json}
 
 For each network, at initialisation and after training (the sweep's settings), the loss of
 each of --batch validation palindromes is backpropagated to every hidden state h(t); the
 plotted value is the mean over the samples of ||dL_n/dh(t)||. Only the last step feeds the
 loss, so what reaches h(t) for small t has travelled back through T-1-t recurrent steps.
 """
+import dataclasses
 import os
-import sys
 
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
-from common.cli import ArgumentParser, UsageError, pick_device, positive_int, run_main, seed_everything, write_json
-from part1_lstm import train as train_script
-from part1_lstm.sweep import SWEEP_SETTINGS
+from common.cli import ArgumentParser, pick_device, positive_int, run_main, seed_everything, seed_int, write_json
+from common.paths import FIGURES, repo_relative
+from common.outputs import add_output_args, destinations, prepare_run_folder, save_figure, subplots
+from part1_lstm.sweep import SWEEP_BASE
+from part1_lstm.train import build_model, checkpoint_path, load_model, make_splits, train
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PUBLISHED = os.path.join(FIGURES, "gradient_flow.json")  # its figure: the same name, .png
 
 
 def build_parser():
@@ -28,11 +30,10 @@ def build_parser():
     p.add_argument("--batch", type=positive_int, default=512, help="validation samples averaged")
     p.add_argument("--lstm_checkpoint", default=None, help="use this trained LSTM instead of training one")
     p.add_argument("--rnn_checkpoint", default=None, help="use this trained RNN instead of training one")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--device", default="auto")
-    p.add_argument("--out", default=os.path.join(REPO, "report", "figures"),
-                   help="folder for gradient_flow.png and gradient_flow.json")
-    p.add_argument("--runs", default="runs/gradient_flow", help="folder for the training runs")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)")
+    add_output_args(p, "runs/gradient_flow", PUBLISHED)
     return p
 
 
@@ -46,48 +47,46 @@ def hidden_gradient_norms(model, x, y):
     return [g.norm(dim=1).mean().item() for g in grads]
 
 
-def run(args):
-    if args.T < 2:
-        raise UsageError("--T must be at least 2")
+def measure(config, checkpoint, batch, device):
+    """The gradient norms of ``config``'s network at initialisation and trained (by this run, or
+    the one in ``checkpoint``)."""
+    _, (x_val, y_val) = make_splits(config)
+    x, y = x_val[:batch].to(device), y_val[:batch].to(device)
+    seed_everything(config.seed)
+    initial = build_model(config).to(device)  # the same initial weights that train() draws
+    entry = {"at_init": hidden_gradient_norms(initial, x, y)}
+    if checkpoint is None:
+        entry["val_accuracy"] = train(config)["val_accuracy"]
+        checkpoint = checkpoint_path(config.out)
+    trained, saved = load_model(checkpoint, device)
+    if saved.input_length != config.input_length or not saved.one_hot or saved.model != config.model:
+        raise ValueError(f"{checkpoint} is not a one-hot {config.model} of length T={config.input_length + 1}")
+    entry["trained"] = hidden_gradient_norms(trained, x, y)
+    entry["checkpoint"] = repo_relative(checkpoint)
+    return entry
+
+
+def run(args, out):
+    """Measure both networks; write gradient_flow.{json,png} in ``out`` (and to --results/--publish)."""
     device = pick_device(args.device)
     results = {"T": args.T, "batch": args.batch, "max_steps": args.max_steps, "models": {}}
-    for model_name in ("rnn", "lstm"):
-        run_dir = os.path.join(args.runs, f"{model_name}_T{args.T}")
-        train_args = train_script.build_parser().parse_args(
-            SWEEP_SETTINGS + ["--model", model_name, "--input_length", str(args.T - 1), "--seed", str(args.seed),
-                              "--max_steps", str(args.max_steps), "--device", args.device, "--out", run_dir])
-        _, (x_val, y_val) = train_script.make_splits(train_args)
-        x, y = x_val[:args.batch].to(device), y_val[:args.batch].to(device)
-        seed_everything(args.seed)
-        initial = train_script.build_model(train_args).to(device)  # the same initial weights train() draws
-        entry = {"at_init": hidden_gradient_norms(initial, x, y)}
-        checkpoint = getattr(args, f"{model_name}_checkpoint")
-        if checkpoint is None:
-            metrics = train_script.train(train_args)
-            checkpoint = os.path.join(run_dir, "checkpoint.pt")
-            entry["val_accuracy"] = metrics["val_accuracy"]
-        trained, cfg = train_script.load_model(checkpoint, device)
-        if cfg["input_length"] != args.T - 1 or not cfg["one_hot"]:
-            raise UsageError(f"{checkpoint} is not a one-hot model of length T={args.T}")
-        entry["trained"] = hidden_gradient_norms(trained, x, y)
-        entry["checkpoint"] = os.path.relpath(checkpoint, REPO) if os.path.isabs(checkpoint) else checkpoint
-        results["models"][model_name] = entry
-        print(f"{model_name}: ||dL/dh(1)|| / ||dL/dh(T-1)|| = {entry['at_init'][0] / entry['at_init'][-1]:.2e} "
+    for name in ("rnn", "lstm"):
+        config = dataclasses.replace(SWEEP_BASE, model=name, input_length=args.T - 1, seed=args.seed, quiet=False,
+                                     max_steps=args.max_steps, device=args.device, threads=args.threads,
+                                     out=os.path.join(out, f"{name}_T{args.T}"))
+        entry = measure(config, getattr(args, f"{name}_checkpoint"), args.batch, device)
+        results["models"][name] = entry
+        print(f"{name}: ||dL/dh(1)|| / ||dL/dh(T-1)|| = {entry['at_init'][0] / entry['at_init'][-1]:.2e} "
               f"at initialisation, {entry['trained'][0] / entry['trained'][-1]:.2e} after training")
-    os.makedirs(args.out, exist_ok=True)
-    json_path = os.path.join(args.out, "gradient_flow.json")
-    fig_path = os.path.join(args.out, "gradient_flow.png")
-    write_json(json_path, results)
-    plot(results, fig_path)
-    print(f"wrote {json_path} and {fig_path}")
+    for path in destinations(out, "gradient_flow.json", args):
+        plot(results, os.path.splitext(path)[0] + ".png")
+        write_json(path, results)
+        print(f"wrote {path} and its .png")
     return results
 
 
 def plot(results, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
+    fig, axes = subplots(1, 2, figsize=(9, 3.5), sharey=True)
     for ax, key, title in zip(axes, ("at_init", "trained"), ("at initialisation", "after training")):
         for name, style in (("lstm", "o-"), ("rnn", "s--")):
             norms = results["models"][name][key]
@@ -98,13 +97,15 @@ def plot(results, path):
     axes[0].set_ylabel("mean ||dL/dh(t)||")
     axes[0].legend()
     fig.suptitle(f"Gradient reaching each hidden state, palindromes of length T = {results['T']}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv=None):
-    return run(build_parser().parse_args(argv))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.T < 2:
+        parser.error("--T must be at least 2")
+    return run(args, prepare_run_folder(parser, args, argv, marker="gradient_flow.json"))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,22 @@ from torch import nn
 GATES = ("g", "i", "f", "o")  # order of the gates in the fused weights
 
 
+def set_sizes(module, seq_length, input_dim, hidden_dim, output_dim):
+    """Check that every size is positive and store it on ``module`` (both networks of Part 1)."""
+    for name, value in (("seq_length", seq_length), ("input_dim", input_dim),
+                        ("hidden_dim", hidden_dim), ("output_dim", output_dim)):
+        if int(value) < 1:
+            raise ValueError(f"{name} must be positive, got {value}")
+        setattr(module, name, int(value))
+
+
+def check_input(module, x):
+    """ValueError unless x is (batch, module.seq_length, module.input_dim)."""
+    if x.dim() != 3 or x.shape[1] != module.seq_length or x.shape[2] != module.input_dim:
+        raise ValueError(f"expected input of shape (batch, {module.seq_length}, {module.input_dim}), "
+                         f"got {tuple(x.shape)}")
+
+
 class LSTM(nn.Module):
     """Inputs: x (batch, seq_length, input_dim). Outputs: logits (batch, output_dim).
 
@@ -35,12 +51,9 @@ class LSTM(nn.Module):
 
     def __init__(self, seq_length, input_dim, hidden_dim, output_dim, forget_bias=0.0, fast=True):
         super().__init__()
-        for name, value in (("seq_length", seq_length), ("input_dim", input_dim),
-                            ("hidden_dim", hidden_dim), ("output_dim", output_dim)):
-            if int(value) < 1:
-                raise ValueError(f"{name} must be positive, got {value}")
-        self.seq_length, self.input_dim = int(seq_length), int(input_dim)
-        self.hidden_dim, self.output_dim = int(hidden_dim), int(output_dim)
+        set_sizes(self, seq_length, input_dim, hidden_dim, output_dim)
+        if not math.isfinite(forget_bias):
+            raise ValueError(f"forget_bias must be a finite number, got {forget_bias}")
         self.fast = fast
         # Weights act on column vectors as in the equations: W_gx has shape (hidden, input).
         for gate in GATES:
@@ -59,14 +72,9 @@ class LSTM(nn.Module):
                 p.uniform_(-bound, bound)
             self.b_f.add_(forget_bias)
 
-    def _check(self, x):
-        if x.dim() != 3 or x.shape[1] != self.seq_length or x.shape[2] != self.input_dim:
-            raise ValueError(f"expected input of shape (batch, {self.seq_length}, {self.input_dim}), "
-                             f"got {tuple(x.shape)}")
-
     def forward_plain(self, x):
         """The equations as written. Returns the hidden states [h(1), ..., h(T)], each (batch, hidden)."""
-        self._check(x)
+        check_input(self, x)
         h = x.new_zeros(x.shape[0], self.hidden_dim)
         c = x.new_zeros(x.shape[0], self.hidden_dim)
         hs = []
@@ -92,7 +100,7 @@ class LSTM(nn.Module):
         """h(T), (batch, hidden), by the fast path or the plain one."""
         if not self.fast:
             return self.forward_plain(x)[-1]
-        self._check(x)
+        check_input(self, x)
         return FusedLSTMFunction.apply(x, *self.fused_weights())
 
     def forward(self, x):

@@ -1,87 +1,136 @@
 """Validation accuracy against palindrome length, LSTM against vanilla RNN, several seeds.
 
-    python part1_lstm/sweep.py            # the committed results (about 40 min on 2 CPU cores)
-    python part1_lstm/sweep.py --quick    # smoke test: T = 5, 10, one seed, 200 steps
+    python part1_lstm/sweep.py --threads 1             # the full sweep into runs/sweep (about 40 min on 2 cores)
+    python part1_lstm/sweep.py --threads 1 --publish   # ... merged into the committed results and figure
+    python part1_lstm/sweep.py --quick                 # smoke test: T = 5, 10, one seed, 200 steps
 
-Every run gets the same settings and the same fixed budget of updates, so the only
-difference between the curves is the network. Records are written after every run, and a
-rerun skips the (model, T, seed) already in the results file unless --fresh is given.
+Every run gets the same settings (SWEEP_BASE) and the same fixed budget of updates, so the only
+difference between the curves is the network. Each run trains in --out/MODEL_TT_seedS; the
+sweep's records go to --out/palindrome_sweep.json after every run, and --resume continues an
+interrupted sweep (skipping finished runs, resuming the one in progress from its checkpoint).
+--publish (or --results PATH) then merges the records into the committed results file: a record
+replaces only one with identical settings, so a partial sweep never shrinks the file.
 """
+import dataclasses
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
-from common.cli import ArgumentParser, positive_int, run_main, write_json
-from part1_lstm import train as train_script
+from common.cli import ArgumentParser, UsageError, positive_int, run_main, seed_int, write_json
+from common.paths import FIGURES, RESULTS
+from common.outputs import add_output_args, prepare_run_folder, results_target, save_figure, subplots
+from part1_lstm.train import MODELS, TrainConfig, checkpoint_path, train
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_JSON = os.path.join(REPO, "report", "results", "palindrome_sweep.json")
-DEFAULT_FIGURE = os.path.join(REPO, "report", "figures", "palindrome_accuracy.png")
-# Settings every run shares; documented in the README and the report.
-SWEEP_SETTINGS = ["--one_hot", "--num_hidden", "128", "--batch_size", "128", "--learning_rate", "1e-3",
-                  "--forget_bias", "1.0", "--max_norm", "10", "--data_size", "100000",
-                  "--max_epoch", "1000"]
+PUBLISHED_RESULTS = os.path.join(RESULTS, "palindrome_sweep.json")
+PUBLISHED_FIGURE = os.path.join(FIGURES, "palindrome_accuracy.png")
+# The settings every run shares (documented in the README and the report); a run varies
+# model, input_length and seed, and the sweep sets max_steps, device and threads.
+SWEEP_BASE = TrainConfig(one_hot=True, num_hidden=128, batch_size=128, learning_rate=1e-3, forget_bias=1.0,
+                         max_norm=10.0, data_size=100_000, max_epoch=1000, quiet=True)
+# Where and how a run ran, not what it computed: left out of a record's identity.
+RUN_ONLY = ("out", "device", "threads", "quiet", "checkpoint_every")
+SETTINGS = tuple(f.name for f in dataclasses.fields(TrainConfig)
+                 if f.name not in RUN_ONLY and f.name != "input_length")
 
 
 def build_parser():
     p = ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--lengths", type=positive_int, nargs="+", default=[5, 10, 15, 20, 25, 30, 40],
                    help="palindrome lengths T to sweep (at least 2)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--models", nargs="+", choices=train_script.MODELS, default=list(train_script.MODELS))
+    p.add_argument("--seeds", type=seed_int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     p.add_argument("--max_steps", type=positive_int, default=2500, help="updates per run")
-    p.add_argument("--json", default=None, help=f"results file (default {os.path.relpath(DEFAULT_JSON, REPO)})")
-    p.add_argument("--figure", default=None, help=f"figure (default: beside --json, else {os.path.relpath(DEFAULT_FIGURE, REPO)})")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke test: T = 5 and 10, seed 0, 200 steps, results under --out")
-    p.add_argument("--fresh", action="store_true", help="rerun runs already in the results file")
+    p.add_argument("--quick", action="store_true", help="smoke test: T = 5 and 10, seed 0, 200 steps")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)")
-    p.add_argument("--out", default="runs/sweep", help="folder for each run's metrics and checkpoint")
+    p.add_argument("--figure", metavar="PATH", default=None,
+                   help="with --publish/--results: the figure of the merged records (default: the committed "
+                        "one with --publish, else beside the results file)")
+    add_output_args(p, "runs/sweep", PUBLISHED_RESULTS, resume=True)
     return p
 
 
-def record_of(model, T, seed, metrics):
-    cfg = metrics["config"]
-    return {"model": model, "T": T, "seed": seed, "val_accuracy": metrics["val_accuracy"],
-            "train_accuracy": metrics["train_accuracy"], "seconds": metrics["seconds"],
-            "steps": metrics["steps"], "train_size": metrics["train_size"], "val_size": metrics["val_size"],
-            "one_hot": cfg["one_hot"], "learning_rate": cfg["learning_rate"], "forget_bias": cfg["forget_bias"],
-            "num_hidden": cfg["num_hidden"], "batch_size": cfg["batch_size"], "hardware": metrics["hardware"]}
+def sweep_configs(args, out):
+    """One TrainConfig per (T, model, seed), each training into its own folder of ``out``."""
+    return [dataclasses.replace(SWEEP_BASE, model=m, input_length=T - 1, seed=s, max_steps=args.max_steps,
+                                device=args.device, threads=args.threads, out=os.path.join(out, f"{m}_T{T}_seed{s}"))
+            for T in args.lengths for m in args.models for s in args.seeds]
 
 
-def run_sweep(args):
-    if args.quick:
-        args.lengths, args.seeds, args.max_steps = [5, 10], [0], 200
-    json_path = args.json or (os.path.join(args.out, "palindrome_sweep.json") if args.quick else DEFAULT_JSON)
-    if args.figure:
-        fig_path = args.figure
-    elif args.json:  # a results file of its own gets its figure beside it, not the committed sweep's
-        fig_path = os.path.splitext(args.json)[0] + ".png"
-    else:
-        fig_path = os.path.join(args.out, "palindrome_accuracy.png") if args.quick else DEFAULT_FIGURE
-    records = []
-    if os.path.exists(json_path) and not args.fresh:
-        with open(json_path) as f:
-            records = [r for r in json.load(f) if r.get("steps") == args.max_steps]
-    done = {(r["model"], r["T"], r["seed"]) for r in records}
-    jobs = [(m, T, s) for T in args.lengths for m in args.models for s in args.seeds if (m, T, s) not in done]
-    for n, (model, T, seed) in enumerate(jobs, 1):
-        run_args = train_script.build_parser().parse_args(
-            SWEEP_SETTINGS + ["--model", model, "--input_length", str(T - 1), "--seed", str(seed),
-                              "--max_steps", str(args.max_steps), "--device", args.device, "--quiet",
-                              *(["--threads", str(args.threads)] if args.threads else []),
-                              "--out", os.path.join(args.out, f"{model}_T{T}_seed{seed}")])
-        metrics = train_script.train(run_args)
-        records.append(record_of(model, T, seed, metrics))
-        records.sort(key=lambda r: (r["model"], r["T"], r["seed"]))
-        write_json(json_path, records)
-        print(f"[{n}/{len(jobs)}] {model} T={T} seed={seed}: val accuracy {metrics['val_accuracy']:.4f} "
-              f"({metrics['seconds']:.0f} s)", flush=True)
-    plot_sweep(records, fig_path)
-    print(f"wrote {json_path} and {fig_path}")
+def settings_of(config):
+    """What identifies a run's record: its length T and every training setting."""
+    values = dataclasses.asdict(config)
+    return {"T": config.input_length + 1, **{k: values[k] for k in SETTINGS}}
+
+
+def settings_key(record):
+    """A record's settings as a hashable key. Records written before every setting was stored lack
+    some: they were trained with SWEEP_BASE's, and ran their whole budget (steps = max_steps)."""
+    base = settings_of(SWEEP_BASE) | {"max_steps": record.get("steps")}
+    return tuple((k, record.get(k, base[k])) for k in ["T", *SETTINGS])
+
+
+def record_of(config, metrics):
+    """One results row: model, T, seed, what the run measured, then the rest of its settings."""
+    measured = {k: metrics[k] for k in ("val_accuracy", "train_accuracy", "seconds", "steps", "train_size",
+                                        "val_size")}
+    return {"model": config.model, "T": config.input_length + 1, "seed": config.seed, **measured,
+            "hardware": metrics["hardware"], **settings_of(config)}
+
+
+def merge_records(old, new):
+    """``old`` with the records of ``new`` added, each replacing the one with identical settings."""
+    merged = {settings_key(r): r for r in old}
+    merged.update((settings_key(r), r) for r in new)
+    return sorted(merged.values(), key=lambda r: (r["model"], r["T"], r["seed"]))
+
+
+def load_records(path, missing_ok=True):
+    """The records of a results file ([] when it does not exist); ValueError when it is not one."""
+    if not os.path.exists(path) and missing_ok:
+        return []
+    with open(path) as f:
+        try:
+            records = json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not a results file (not JSON: {err})") from None
+    if not isinstance(records, list) or not all(isinstance(r, dict) and {"model", "T", "seed"} <= set(r)
+                                                for r in records):
+        raise ValueError(f"{path} is not a results file: expected a list of records with model, T and seed")
     return records
+
+
+def like(records, config):
+    """The records trained with ``config``'s settings, whatever their model, T and seed."""
+    key = dict(settings_key(settings_of(config)))
+    return [r for r in records if all(v == key[k] for k, v in settings_key(r) if k not in ("T", "model", "seed"))]
+
+
+def run_sweep(configs, out):
+    """Train every configuration not yet recorded in ``out``; return the sweep's records."""
+    own = os.path.join(out, "palindrome_sweep.json")
+    records = load_records(own)
+    write_json(own, records)  # at once: it marks the folder as a sweep's, for --resume
+    done = {settings_key(r) for r in records}
+    todo = [c for c in configs if settings_key(settings_of(c)) not in done]
+    for n, config in enumerate(todo, 1):
+        metrics = train(config, resume=os.path.exists(checkpoint_path(config.out)))
+        records = merge_records(records, [record_of(config, metrics)])
+        write_json(own, records)
+        print(f"[{n}/{len(todo)}] {config.model} T={config.input_length + 1} seed={config.seed}: "
+              f"val accuracy {metrics['val_accuracy']:.4f} ({metrics['seconds']:.0f} s)", flush=True)
+    plot_sweep(like(records, configs[0]), os.path.join(out, "palindrome_accuracy.png"))
+    print(f"wrote {own} and palindrome_accuracy.png in {out}")
+    return records
+
+
+def publish(records, path, figure, config):
+    """Merge ``records`` into the results file ``path`` and draw ``figure`` from the merged records of
+    ``config``'s settings; both written atomically. Returns the merged records."""
+    merged = merge_records(load_records(path), records)
+    write_json(path, merged)
+    plot_sweep(like(merged, config), figure)
+    print(f"merged {len(records)} records into {path} ({len(merged)} in all) and drew {figure}")
+    return merged
 
 
 def summarise(records):
@@ -93,10 +142,7 @@ def summarise(records):
 
 
 def plot_sweep(records, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig, ax = subplots(figsize=(6, 3.8))
     for model, style in (("lstm", "o-"), ("rnn", "s--")):
         stats = summarise(records).get(model)
         if not stats:
@@ -113,15 +159,29 @@ def plot_sweep(records, path):
     ax.set_ylim(0, 1.03)
     ax.legend(fontsize=8, loc="center left")
     ax.set_title("Palindrome task: last digit from the first T-1")
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return run_sweep(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.lengths, args.seeds, args.max_steps = [5, 10], [0], 200
+    if min(args.lengths) < 2:
+        parser.error(f"--lengths: a palindrome of length {min(args.lengths)} leaves no input (T is at least 2)")
+    target = results_target(args)
+    if args.figure and not target:
+        raise UsageError("--figure is the figure of --publish or --results: give one of them")
+    figure = args.figure or (PUBLISHED_FIGURE if target == PUBLISHED_RESULTS
+                             else os.path.splitext(target or "")[0] + ".png")
+    if target:
+        load_records(target)  # a file that cannot be merged into fails now, not after the sweep
+    out = prepare_run_folder(parser, args, argv, marker="palindrome_sweep.json")
+    configs = sweep_configs(args, out)
+    records = run_sweep(configs, out)
+    if target:
+        publish(records, target, figure, configs[0])
+    return records
 
 
 if __name__ == "__main__":

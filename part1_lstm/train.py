@@ -2,214 +2,337 @@
 
     python part1_lstm/train.py                      # LSTM, T = 5 (input_length 4)
     python part1_lstm/train.py --model rnn --input_length 9 --one_hot
+    python part1_lstm/train.py --out runs/a --resume --max_steps 5000   # continue the run in runs/a
 
-Writes to --out: metrics.json (final and per-epoch validation accuracy, steps, seconds),
-curves.png (training loss and validation accuracy) and checkpoint.pt.
+Writes to --out: checkpoint.pt (every --checkpoint_every updates and at the end: weights,
+optimiser, position in the epoch, history, config and random state, so that a resumed run
+draws and computes exactly what the uninterrupted one would have), metrics.json (final and
+per-epoch validation accuracy, training loss every 10 updates, steps, seconds) and curves.png.
+An --out that holds another run is refused unless --resume (continue it) or --overwrite.
 """
+import dataclasses
 import math
 import os
-import sys
 import time
 import warnings
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # noqa: E402
-from common.checkpoint import load_checkpoint, load_weights, save_checkpoint
-from common.cli import (ArgumentParser, UsageError, add_common_args, fraction, hardware_description,
-                        non_negative_float, positive_float, positive_int, progress, run_main,
-                        setup_run, write_json)
-from part1_lstm.dataset import PalindromeDataset
+from common.checkpoint import load_checkpoint, load_weights, require, save_checkpoint
+from common.cli import (ArgumentParser, finite_float, fraction, hardware_description, non_negative_float, pick_device,
+                        positive_float, positive_int, progress, run_main, setup_run, write_json)
+from common.config import (add_config_args, changed_settings, config_from_args, config_from_dict, device_option,
+                           explicit_options, option, seed_option, threads_option)
+from common.runs import Diverged, check_finite, resumed_config, rng_state, set_rng_state
+from part1_lstm.dataset import PalindromeDataset, check_input_length, data_bytes, palindrome_count
 from part1_lstm.lstm import LSTM
+from common.outputs import prepare_run_folder, save_figure, subplots
 from part1_lstm.vanilla_rnn import VanillaRNN
 
 CHECKPOINT_KIND = "part1_lstm/palindrome"
 MODELS = ("lstm", "rnn")
+LOG_EVERY = 10  # updates between two records of the training loss
+# A resumed run may change how long it trains and where and how it reports; every other
+# setting shaped the weights, data or optimiser state that the checkpoint holds.
+RESUMABLE = ("max_steps", "max_epoch", "target_accuracy", "out", "device", "threads", "quiet", "checkpoint_every")
+PROGRESS_KEYS = ("step", "epoch", "position", "perm", "seconds", "history")  # saved beside weights and config
 
 
-def build_parser():
-    p = ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", choices=MODELS, default="lstm", help="network to train")
-    p.add_argument("--input_length", type=positive_int, default=4,
-                   help="digits the model sees, T - 1 (palindrome length T = input_length + 1)")
-    p.add_argument("--input_dim", type=positive_int, default=None,
-                   help="size of one input vector: 1 for digit values, 10 with --one_hot (default: set by --one_hot)")
-    p.add_argument("--one_hot", action="store_true", help="encode the input digits as one-hot vectors")
-    p.add_argument("--num_classes", type=positive_int, default=10, help="output classes (digits)")
-    p.add_argument("--num_hidden", type=positive_int, default=128, help="hidden units")
-    p.add_argument("--forget_bias", type=float, default=1.0,
-                   help="added to the LSTM forget-gate bias at initialisation")
-    p.add_argument("--batch_size", type=positive_int, default=128)
-    p.add_argument("--learning_rate", type=positive_float, default=1e-3, help="RMSProp learning rate")
-    p.add_argument("--max_norm", type=non_negative_float, default=10.0,
-                   help="clip the gradient norm to this (0: no clipping)")
-    p.add_argument("--max_epoch", type=positive_int, default=1000, help="at most this many epochs")
-    p.add_argument("--max_steps", type=positive_int, default=2500, help="at most this many updates")
-    p.add_argument("--data_size", type=positive_int, default=100_000,
-                   help="distinct palindromes drawn (capped at the number that exist)")
-    p.add_argument("--portion_train", type=fraction, default=0.8, help="share of them used for training")
-    p.add_argument("--target_accuracy", type=fraction, default=None,
-                   help="stop once the validation accuracy (checked each epoch) reaches this")
-    p.add_argument("--plain", action="store_true",
-                   help="LSTM: run the plain equations loop instead of the fused fast path")
-    p.add_argument("--resume", metavar="CKPT", default=None,
-                   help="start from this checkpoint's weights and optimiser state")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_common_args(p, out="runs/part1")
-    return p
+@dataclass
+class TrainConfig:
+    """The settings of one run: the command line's options, saved in the checkpoint to rebuild it."""
+    model: str = option("lstm", "network to train", choices=MODELS)
+    input_length: int = option(4, "digits the model sees, T - 1 (palindrome length T = input_length + 1)",
+                               type=positive_int)
+    input_dim: int = option(None, "size of one input vector: 1 for digit values, 10 with --one_hot "
+                                  "(default: set by --one_hot)", type=positive_int)
+    one_hot: bool = option(False, "encode the input digits as one-hot vectors")
+    num_classes: int = option(10, "output classes (the digits 0-9: at least 10)", type=positive_int)
+    num_hidden: int = option(128, "hidden units", type=positive_int)
+    forget_bias: float = option(1.0, "added to the LSTM forget-gate bias at initialisation", type=finite_float)
+    batch_size: int = option(128, "sequences per update", type=positive_int)
+    learning_rate: float = option(1e-3, "RMSProp learning rate", type=positive_float)
+    max_norm: float = option(10.0, "clip the gradient norm to this (0: no clipping)", type=non_negative_float)
+    max_epoch: int = option(1000, "at most this many epochs", type=positive_int)
+    max_steps: int = option(2500, "at most this many updates", type=positive_int)
+    data_size: int = option(100_000, "distinct palindromes drawn (capped at the number that exist)",
+                            type=positive_int)
+    portion_train: float = option(0.8, "share of them used for training", type=fraction)
+    target_accuracy: float = option(None, "stop once the validation accuracy (checked each epoch) reaches this",
+                                    type=fraction)
+    plain: bool = option(False, "LSTM: run the plain equations loop instead of the fused fast path")
+    checkpoint_every: int = option(500, "updates between two checkpoints (one is also written at the end)",
+                                   type=positive_int)
+    quiet: bool = option(False, "no progress bar")
+    seed: int = seed_option(0)
+    device: str = device_option()
+    threads: int = threads_option()
+    out: str = option("runs/part1", "folder for checkpoint.pt, metrics.json and curves.png")
 
 
-def input_dim_of(args):
-    """The input size implied by --one_hot, checked against an explicit --input_dim."""
-    implied = 10 if args.one_hot else 1
-    if args.input_dim is not None and args.input_dim != implied:
-        raise UsageError(f"--input_dim {args.input_dim} does not fit "
-                         f"{'one-hot' if args.one_hot else 'digit-value'} inputs, which have size {implied}")
+def input_dim_of(config):
+    """The input size implied by one_hot, checked against an explicit input_dim."""
+    implied = 10 if config.one_hot else 1
+    if config.input_dim is not None and config.input_dim != implied:
+        raise ValueError(f"--input_dim {config.input_dim} does not fit "
+                         f"{'one-hot' if config.one_hot else 'digit-value'} inputs, which have size {implied}")
     return implied
 
 
-def build_model(args):
-    seq_length, input_dim = args.input_length, input_dim_of(args)
-    if args.model == "lstm":
-        return LSTM(seq_length, input_dim, args.num_hidden, args.num_classes,
-                    forget_bias=args.forget_bias, fast=not args.plain)
-    if args.model == "rnn":
-        return VanillaRNN(seq_length, input_dim, args.num_hidden, args.num_classes)
-    raise UsageError(f"unknown model {args.model!r}: choose from {', '.join(MODELS)}")
+def eval_batch(input_steps):
+    """Sequences per evaluation batch: 4096 up to 64 steps, fewer beyond, so that the fast path's
+    buffers (about 48 bytes per hidden unit, step and sequence) stay bounded."""
+    return max(1, min(4096, 4096 * 64 // input_steps))
 
 
-def make_splits(args):
-    """Training and validation tensors: distinct palindromes, split at random by --seed."""
+def available_memory():
+    """Bytes free for new allocations (MemAvailable on Linux, else the physical memory), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(config, count):
+    """ValueError when the data set plus one batch's activations (16 floats per hidden unit, step
+    and sequence: the fast path keeps 12 for backward) exceed half the memory free now: the
+    estimate is rough, and a run that takes all of a shared machine's memory is not worth starting."""
+    batch = min(count, max(config.batch_size, eval_batch(config.input_length)))
+    need = (data_bytes(count, config.input_length, config.one_hot)
+            + 16 * 4 * config.input_length * batch * config.num_hidden)
+    free = available_memory()
+    if free is not None and need > free / 2:
+        raise ValueError(f"--input_length {config.input_length} with {count:,} palindromes"
+                         f"{' (one-hot)' if config.one_hot else ''} needs about {need / 2**30:.1f} GiB of memory "
+                         f"(data set and activations), more than half the {free / 2**30:.1f} GiB available: "
+                         "lower --data_size, --input_length or --num_hidden")
+
+
+def check_config(config):
+    """ValueError naming the first setting that cannot work, before anything is built."""
+    input_dim_of(config)
+    if config.model not in MODELS:
+        raise ValueError(f"unknown model {config.model!r}: choose from {', '.join(MODELS)}")
+    if config.num_classes < 10:
+        raise ValueError(f"--num_classes {config.num_classes} is too few: the targets are the digits 0-9")
+    if not math.isfinite(config.forget_bias):
+        raise ValueError(f"--forget_bias must be a finite number, got {config.forget_bias}")
+    check_input_length(config.input_length)
+    count = palindrome_count(config.input_length, config.data_size)
+    if not 1 <= int(round(config.portion_train * count)) < count:
+        raise ValueError(f"--portion_train {config.portion_train} leaves no training or no validation data "
+                         f"out of {count} palindromes")
+    check_memory(config, count)
+
+
+def build_model(config):
+    """The network of ``config``, its weights drawn from torch's global random state."""
+    if config.model == "lstm":
+        return LSTM(config.input_length, input_dim_of(config), config.num_hidden, config.num_classes,
+                    forget_bias=config.forget_bias, fast=not config.plain)
+    return VanillaRNN(config.input_length, input_dim_of(config), config.num_hidden, config.num_classes)
+
+
+def make_splits(config):
+    """((x_train, y_train), (x_val, y_val)): distinct palindromes, split at random by the seed.
+
+    Both draws use generators of their own, so the global random state (initial weights, the
+    epochs' orders) is the same whatever the data.
+    """
     with warnings.catch_warnings():
         # At small T the cap is expected (T = 5 has 1000 palindromes); say it once, plainly.
         warnings.simplefilter("ignore")
-        data = PalindromeDataset(args.input_length, args.data_size, one_hot=args.one_hot, seed=args.seed)
-    if len(data) < args.data_size and not args.quiet:
+        data = PalindromeDataset(config.input_length, config.data_size, one_hot=config.one_hot, seed=config.seed)
+    if len(data) < config.data_size and not config.quiet:
         print(f"note: only {len(data)} distinct palindromes of length {data.seq_length} exist; using all of them")
-    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(args.seed))
-    n_train = int(round(args.portion_train * len(data)))
-    if n_train < 1 or n_train >= len(data):
-        raise UsageError(f"--portion_train {args.portion_train} leaves no training or no validation data "
-                         f"out of {len(data)} palindromes")
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(config.seed))
+    n_train = int(round(config.portion_train * len(data)))
     train_idx, val_idx = order[:n_train], order[n_train:]
     return ((data.inputs[train_idx], data.targets[train_idx]),
             (data.inputs[val_idx], data.targets[val_idx]))
 
 
 @torch.no_grad()
-def accuracy(model, inputs, targets, batch_size=4096):
+def accuracy(model, inputs, targets):
+    """Share of ``inputs`` (N, T-1, input_dim) whose argmax logit is the target (N,)."""
     model.eval()
-    correct = 0
-    for start in range(0, len(inputs), batch_size):
-        logits = model(inputs[start:start + batch_size])
-        correct += (logits.argmax(1) == targets[start:start + batch_size]).sum().item()
+    correct, batch = 0, eval_batch(inputs.shape[1])
+    for start in range(0, len(inputs), batch):
+        logits = model(inputs[start:start + batch])
+        correct += (logits.argmax(1) == targets[start:start + batch]).sum().item()
     model.train()
     return correct / len(inputs)
 
 
-def config_of(args):
-    keys = ("model", "input_length", "one_hot", "num_classes", "num_hidden", "forget_bias", "batch_size",
-            "learning_rate", "max_norm", "max_epoch", "max_steps", "data_size", "portion_train",
-            "target_accuracy", "plain", "seed")
-    return {k: getattr(args, k) for k in keys} | {"input_dim": input_dim_of(args),
-                                                   "seq_length": args.input_length + 1}
+def checkpoint_path(out):
+    return os.path.join(out, "checkpoint.pt")
 
 
-def train(args):
-    """Train as ``args`` says; return the metrics dict (also written to args.out/metrics.json)."""
-    device = setup_run(args)
-    model = build_model(args).to(device)
-    (x_train, y_train), (x_val, y_val) = make_splits(args)
-    x_train, y_train, x_val, y_val = (t.to(device) for t in (x_train, y_train, x_val, y_val))
-    optimizer = torch.optim.RMSprop(model.parameters(), lr=args.learning_rate)
-    start_epoch, step = 0, 0
-    if args.resume:
-        state = load_checkpoint(args.resume, CHECKPOINT_KIND, map_location=device)
-        mismatch = {k: (state["config"].get(k), v) for k, v in config_of(args).items()
-                    if k in ("model", "input_length", "input_dim", "num_hidden", "num_classes")
-                    and state["config"].get(k) != v}
-        if mismatch:
-            k, (theirs, ours) = next(iter(mismatch.items()))
-            raise UsageError(f"checkpoint {args.resume} was trained with {k}={theirs}, not {ours}")
-        load_weights(model, state["model"], args.resume)
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch, step = state["epoch"], state["step"]
+def fresh_progress():
+    """Where a new run starts. position: updates done in the current epoch, whose order is perm."""
+    return {"step": 0, "epoch": 0, "position": 0, "perm": None, "seconds": 0.0,
+            "history": {"step": [], "loss": [], "epoch": [], "val_accuracy": []}}
 
-    loss_fn = nn.CrossEntropyLoss()
-    steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
-    total = min(args.max_epoch * steps_per_epoch, args.max_steps)
-    history = {"step": [], "loss": [], "epoch": [], "val_accuracy": []}
-    t0 = time.perf_counter()
-    bar = progress(total, f"{args.model} T={args.input_length + 1}", disable=args.quiet, initial=min(step, total))
-    val_acc = accuracy(model, x_val, y_val)
-    epoch = start_epoch
-    while epoch < args.max_epoch and step < total:
-        perm = torch.randperm(len(x_train), device=device)
-        for start in range(0, len(x_train), args.batch_size):
-            idx = perm[start:start + args.batch_size]
-            loss = loss_fn(model(x_train[idx]), y_train[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if args.max_norm > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), max_norm=args.max_norm)
-            optimizer.step()
-            step += 1
-            if step % 10 == 0 or step == total:
-                history["step"].append(step)
-                history["loss"].append(loss.item())
-                bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", val_acc=f"{val_acc:.3f}", refresh=False)
-            bar.update(1)
-            if step >= total:
-                break
-        epoch += 1
-        val_acc = accuracy(model, x_val, y_val)
-        history["epoch"].append(epoch)
-        history["val_accuracy"].append(val_acc)
-        bar.set_postfix(loss=f"{loss.item():.3f}", val_acc=f"{val_acc:.3f}", refresh=False)
-        if args.target_accuracy is not None and val_acc >= args.target_accuracy:
+
+def elapsed(run):
+    """Seconds of training so far, over every session of the run."""
+    return time.perf_counter() - run["clock"]
+
+
+def save_run(config, model, optimizer, run):
+    """Write checkpoint.pt atomically; Diverged instead when the weights are no longer finite,
+    so that the checkpoint on disk stays the last good one."""
+    path = checkpoint_path(config.out)
+    if not all(torch.isfinite(p).all() for p in model.parameters()):
+        raise Diverged(f"training stopped: the weights became NaN or infinite by step {run['step']}; "
+                       + (f"the last good checkpoint is {path}" if os.path.exists(path) else "no checkpoint kept"))
+    state = {k: run[k] for k in PROGRESS_KEYS} | {"seconds": elapsed(run)}
+    save_checkpoint({"kind": CHECKPOINT_KIND, "config": dataclasses.asdict(config), "model": model.state_dict(),
+                     "optimizer": optimizer.state_dict(), "rng": rng_state(), **state}, path)
+
+
+def config_in(state, path):
+    """The TrainConfig saved in a checkpoint (its dataclasses.asdict)."""
+    return config_from_dict(TrainConfig, require(state, ["config"], path)[0], where=os.fspath(path))
+
+
+def restore(config, model, optimizer, device):
+    """The progress saved in config.out's checkpoint; sets the model, optimiser and random state from it."""
+    path = checkpoint_path(config.out)
+    state = load_checkpoint(path, CHECKPOINT_KIND)  # on the CPU: torch.set_rng_state takes CPU tensors
+    changed = changed_settings(config_in(state, path), config, ignore=RESUMABLE)
+    if changed:
+        name, old, new = changed[0]
+        raise ValueError(f"{path} was trained with {name}={old}, not {new}: a resumed run keeps its settings")
+    weights, optimizer_state, rng, *saved = require(state, ["model", "optimizer", "rng", *PROGRESS_KEYS], path)
+    load_weights(model, weights, path)
+    optimizer.load_state_dict(optimizer_state)
+    set_rng_state(rng)
+    run = dict(zip(PROGRESS_KEYS, saved))
+    if run["perm"] is not None:
+        run["perm"] = run["perm"].to(device)
+    return run
+
+
+def train_step(model, optimizer, x, y, max_norm, where, checkpoint):
+    """One RMSProp update on the batch (x, y); returns the loss before it. Diverged on a NaN/inf loss."""
+    loss = nn.functional.cross_entropy(model(x), y)
+    check_finite(loss, "training", where, checkpoint)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if max_norm > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), max_norm=max_norm)
+    optimizer.step()
+    return loss
+
+
+def reached_target(config, run):
+    """An epoch has just ended with the validation accuracy at --target_accuracy or above."""
+    val = run["history"]["val_accuracy"]
+    return (config.target_accuracy is not None and run["position"] == 0 and bool(val)
+            and val[-1] >= config.target_accuracy)
+
+
+def run_epoch(config, model, optimizer, data, run, bar, total):
+    """Train from run's position to the end of the epoch or the step budget; ``run`` is updated in place."""
+    (x_train, y_train), (x_val, y_val) = data
+    if run["perm"] is None:  # each epoch's order comes from the global random state, as it always has
+        run["perm"] = torch.randperm(len(x_train), device=x_train.device)
+    history = run["history"]
+    for start in range(run["position"] * config.batch_size, len(x_train), config.batch_size):
+        idx = run["perm"][start:start + config.batch_size]
+        loss = train_step(model, optimizer, x_train[idx], y_train[idx], config.max_norm,
+                          f"step {run['step'] + 1}", checkpoint_path(config.out))
+        run["step"] += 1
+        run["position"] += 1
+        if run["step"] % LOG_EVERY == 0:
+            history["step"].append(run["step"])
+            history["loss"].append(loss.item())
+            bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", refresh=False)
+        bar.update(1)
+        if run["step"] % config.checkpoint_every == 0:
+            save_run(config, model, optimizer, run)
+        if run["step"] >= total:
             break
-    bar.close()
-    seconds = time.perf_counter() - t0
+    if run["position"] == math.ceil(len(x_train) / config.batch_size):
+        run["epoch"], run["position"], run["perm"] = run["epoch"] + 1, 0, None
+        history["epoch"].append(run["epoch"])
+        history["val_accuracy"].append(accuracy(model, x_val, y_val))
+        bar.set_postfix(val_acc=f"{history['val_accuracy'][-1]:.3f}", refresh=False)
 
-    os.makedirs(args.out, exist_ok=True)
+
+def final_history(model, run, x_val, y_val):
+    """metrics.json's history: the checkpointed one, plus an evaluation after an unfinished last
+    epoch, which counts as an epoch (as it always has). Not checkpointed: a resumed run finishes that epoch."""
+    history = {k: list(v) for k, v in run["history"].items()}
+    if run["position"] > 0 or not history["epoch"]:
+        history["epoch"].append(run["epoch"] + (run["position"] > 0))
+        history["val_accuracy"].append(accuracy(model, x_val, y_val))
+    return history
+
+
+def train(config, resume=False):
+    """Train as ``config`` says, into config.out; return the metrics (also written to metrics.json).
+
+    resume: continue the run whose checkpoint.pt is in config.out; only the RESUMABLE settings may
+    differ from its own. Raises ValueError for a config that cannot work and Diverged when the
+    loss stops being finite (the last checkpoint is kept).
+    """
+    check_config(config)
+    device = setup_run(config)
+    model = build_model(config).to(device)
+    data = tuple(tuple(t.to(device) for t in split) for split in make_splits(config))
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=config.learning_rate)
+    run = restore(config, model, optimizer, device) if resume else fresh_progress()
+    run["clock"] = time.perf_counter() - run["seconds"]
+    total = min(config.max_epoch * math.ceil(len(data[0][0]) / config.batch_size), config.max_steps)
+    bar = progress(total, f"{config.model} T={config.input_length + 1}", disable=config.quiet,
+                   initial=min(run["step"], total))
+    while run["epoch"] < config.max_epoch and run["step"] < total and not reached_target(config, run):
+        run_epoch(config, model, optimizer, data, run, bar, total)
+    bar.close()
+    run["seconds"] = elapsed(run)
+    save_run(config, model, optimizer, run)
+    return write_metrics(config, model, data, run, device)
+
+
+def write_metrics(config, model, data, run, device):
+    """metrics.json and curves.png in config.out; returns the metrics."""
+    (x_train, y_train), (x_val, y_val) = data
+    history = final_history(model, run, x_val, y_val)
     metrics = {
-        "config": config_of(args),
-        "val_accuracy": val_acc,
-        "train_accuracy": accuracy(model, x_train, y_train),
-        "steps": step,
-        "epochs": epoch,
-        "seconds": round(seconds, 2),
-        "train_size": len(x_train),
-        "val_size": len(x_val),
-        "hardware": hardware_description(device),
-        "history": history,
+        "config": dataclasses.asdict(config), "seq_length": config.input_length + 1,
+        "input_dim": input_dim_of(config), "val_accuracy": history["val_accuracy"][-1],
+        "train_accuracy": accuracy(model, x_train, y_train), "steps": run["step"], "epochs": history["epoch"][-1],
+        "seconds": round(run["seconds"], 2), "train_size": len(x_train),
+        "val_size": len(x_val), "hardware": hardware_description(device), "history": history,
     }
-    save_checkpoint({"kind": CHECKPOINT_KIND, "config": config_of(args), "model": model.state_dict(),
-                     "optimizer": optimizer.state_dict(), "epoch": epoch, "step": step},
-                    os.path.join(args.out, "checkpoint.pt"))
-    write_json(os.path.join(args.out, "metrics.json"), metrics)
-    plot_curves(history, os.path.join(args.out, "curves.png"), title=f"{args.model.upper()}, T = {args.input_length + 1}")
+    write_json(os.path.join(config.out, "metrics.json"), metrics)
+    plot_curves(history, os.path.join(config.out, "curves.png"),
+                title=f"{config.model.upper()}, T = {config.input_length + 1}")
     return metrics
 
 
 def load_model(path, device="cpu"):
-    """The model saved in a checkpoint of this script, in eval mode, and its config."""
+    """The model saved in a checkpoint of this script, in eval mode, and its TrainConfig."""
     state = load_checkpoint(path, CHECKPOINT_KIND, map_location=device)
-    cfg = state["config"]
-    args = build_parser().parse_args(["--model", cfg["model"], "--input_length", str(cfg["input_length"]),
-                                      "--num_hidden", str(cfg["num_hidden"]),
-                                      "--num_classes", str(cfg["num_classes"])] + (["--one_hot"] if cfg["one_hot"] else []))
-    model = build_model(args).to(device)
-    load_weights(model, state["model"], path)
-    return model.eval(), cfg
+    config = config_in(state, path)
+    model = build_model(config).to(device)
+    load_weights(model, require(state, ["model"], path)[0], path)
+    return model.eval(), config
 
 
 def plot_curves(history, path, title):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(9, 3.2))
     ax1.plot(history["step"], history["loss"])
     ax1.set_xlabel("step")
     ax1.set_ylabel("training loss (cross-entropy)")
@@ -219,17 +342,32 @@ def plot_curves(history, path, title):
     ax2.set_ylabel("validation accuracy")
     ax2.set_ylim(0, 1.02)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
+
+
+def build_parser():
+    p = ArgumentParser(description=__doc__.splitlines()[0])
+    add_config_args(p, TrainConfig)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint.pt")
+    p.add_argument("--overwrite", action="store_true", help="replace the run in --out instead of refusing to")
+    return p
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    metrics = train(args)
-    print(f"{args.model} T={args.input_length + 1}: validation accuracy {metrics['val_accuracy']:.4f} "
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config, explicit = config_from_args(TrainConfig, args), explicit_options(parser, argv)
+    check_config(config)
+    pick_device(config.device)  # before prepare_out makes a folder for a run that cannot start
+    out = prepare_run_folder(parser, args, argv)
+    if args.resume:
+        path = checkpoint_path(out)
+        config = resumed_config(config_in(load_checkpoint(path, CHECKPOINT_KIND), path), config, explicit,
+                                RESUMABLE, where=path)
+    metrics = train(dataclasses.replace(config, out=out), resume=args.resume)
+    print(f"{config.model} T={config.input_length + 1}: validation accuracy {metrics['val_accuracy']:.4f} "
           f"after {metrics['steps']} steps ({metrics['seconds']:.1f} s)")
-    print(f"wrote {os.path.join(args.out, 'metrics.json')}, curves.png and checkpoint.pt in {args.out}")
+    print(f"wrote metrics.json, curves.png and checkpoint.pt in {out}")
     return metrics
 
 

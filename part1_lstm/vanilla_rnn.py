@@ -8,18 +8,15 @@ import math
 import torch
 from torch import nn
 
+from part1_lstm.lstm import check_input, set_sizes
+
 
 class VanillaRNN(nn.Module):
     """Inputs: x (batch, seq_length, input_dim). Outputs: logits (batch, output_dim)."""
 
     def __init__(self, seq_length, input_dim, hidden_dim, output_dim):
         super().__init__()
-        for name, value in (("seq_length", seq_length), ("input_dim", input_dim),
-                            ("hidden_dim", hidden_dim), ("output_dim", output_dim)):
-            if int(value) < 1:
-                raise ValueError(f"{name} must be positive, got {value}")
-        self.seq_length, self.input_dim = int(seq_length), int(input_dim)
-        self.hidden_dim, self.output_dim = int(hidden_dim), int(output_dim)
+        set_sizes(self, seq_length, input_dim, hidden_dim, output_dim)
         self.W_hx = nn.Parameter(torch.empty(hidden_dim, input_dim))
         self.W_hh = nn.Parameter(torch.empty(hidden_dim, hidden_dim))
         self.b_h = nn.Parameter(torch.empty(hidden_dim))
@@ -36,9 +33,7 @@ class VanillaRNN(nn.Module):
 
     def forward_plain(self, x):
         """Returns the hidden states [h(1), ..., h(T)], each (batch, hidden)."""
-        if x.dim() != 3 or x.shape[1] != self.seq_length or x.shape[2] != self.input_dim:
-            raise ValueError(f"expected input of shape (batch, {self.seq_length}, {self.input_dim}), "
-                             f"got {tuple(x.shape)}")
+        check_input(self, x)
         # The input term of every step in one product; the loop adds the recurrent term.
         x_proj = (x @ self.W_hx.T + self.b_h).unbind(1)
         h = x.new_zeros(x.shape[0], self.hidden_dim)

@@ -149,6 +149,7 @@ def test_defaults_are_the_papers_adam_at_the_tuned_settings():
         "README.md's chosen configuration"
 
 
+@pytest.mark.slow
 def test_train_script_writes_its_outputs_and_resumes(tmp_path):
     root = make_fake_mnist(str(tmp_path / "data"), n=128, split="test")
     run = tmp_path / "run"
@@ -231,6 +232,7 @@ def test_bench_times_both_gans_through_the_harness(tmp_path):
     assert result["gans"]["DCGAN"]["generator_parameters"] == sum(p.numel() for p in Generator(100, 4).parameters())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script, args, fragment", [
     ("dcgan/train.py", ["--ngf", "0"], "--ngf"),
     ("dcgan/tune.py", ["--only", "w999"], "unknown configuration w999"),

@@ -69,6 +69,7 @@ def test_committed_classifier_record():
     assert not model.training
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir(SHARED_MNIST), reason="../shared/data is not present")
 def test_committed_classifier_accuracy_reproduces_on_its_held_out_images():
     model, record = load_classifier()

@@ -321,6 +321,7 @@ def test_dataset_entries_override_a_method_on_that_dataset_only():
     assert train_2d.method_config("madgan", "grid", steps=40).steps == 40  # overrides come last
 
 
+@pytest.mark.slow
 def test_quick_sweep_writes_records_and_figures(tmp_path):
     records = sweep_2d.main(["--quick", "--out", str(tmp_path), "--threads", "1", "--methods", "gan", "madgan"])
     assert len(records) == 4
@@ -390,6 +391,7 @@ def test_comparison_reads_the_gan_results(tmp_path):
         wgan_gp_mnist.read_gan_results(str(tmp_path / "nonexistent.json"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script, args, fragment", [
     ("mode_collapse/train_2d.py", ["--method", "vegan"], "--method"),
     ("mode_collapse/wgan_gp_mnist.py", ["--data-dir", "{tmp}/empty", "--gan_results", ""], "MNIST train split not found"),

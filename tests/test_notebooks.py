@@ -10,6 +10,7 @@ from tests.conftest import REPO
 NOTEBOOKS = ["part2_gan/GAN.ipynb", "dcgan/GAN.ipynb", "report/answers.ipynb"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS)
 def test_notebook_runs_and_is_committed_executed(path, tmp_path):
     full = os.path.join(REPO, path)

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from part1_lstm.dataset import PalindromeDataset, make_palindrome
+from part1_lstm.dataset import PalindromeDataset, make_palindrome, max_input_length
 from part1_lstm.lstm import LSTM, FusedLSTMFunction
 from part1_lstm.vanilla_rnn import VanillaRNN
 
@@ -52,6 +52,14 @@ def test_dataset_rejects_bad_sizes():
         PalindromeDataset(3, 0)
 
 
+def test_dataset_builds_the_longest_length_and_names_the_limit_beyond():
+    longest = max_input_length()  # Python writes out 4300 digits by default: input_length 8599
+    data = PalindromeDataset(longest, 2, seed=0)
+    assert data.digits.shape == (2, longest + 1) and torch.equal(data.digits, data.digits.flip(1))
+    with pytest.raises(ValueError, match=f"input_length {longest + 1} is too long.*at most {longest}"):
+        PalindromeDataset(longest + 1, 2)
+
+
 @pytest.mark.parametrize("cls", [LSTM, VanillaRNN])
 @pytest.mark.parametrize("input_dim", [1, 10])
 def test_model_output_shapes(cls, input_dim):
@@ -70,6 +78,12 @@ def test_models_reject_non_positive_sizes(cls):
         cls(0, 1, 8, 10)
     with pytest.raises(ValueError):
         cls(5, 1, 0, 10)
+
+
+@pytest.mark.parametrize("bias", [float("nan"), float("inf")])
+def test_lstm_rejects_a_forget_bias_that_is_not_finite(bias):
+    with pytest.raises(ValueError, match="forget_bias"):
+        LSTM(5, 1, 8, 10, forget_bias=bias)
 
 
 def _gradcheck_module(model, x):
@@ -112,6 +126,31 @@ def _copy_from_torch_lstm(ours, ref):
             getattr(ours, f"W_{gate}x").copy_(w_ih[k])
             getattr(ours, f"W_{gate}h").copy_(w_hh[k])
             getattr(ours, f"b_{gate}").copy_(bias[k])
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_parameter_gradients_match_torch_nn_lstm(fast):
+    """dL/dW of every gate against nn.LSTM's. nn.LSTM stacks the gates i, f, g, o and adds two
+    biases, b_ih + b_hh: our b_gate gets the gradient each of them gets."""
+    torch.manual_seed(3)
+    ref, head = nn.LSTM(4, 6, batch_first=True).double(), nn.Linear(6, 10).double()
+    ours = LSTM(7, 4, 6, 10, fast=fast).double()
+    _copy_from_torch_lstm(ours, ref)
+    with torch.no_grad():
+        ours.W_ph.copy_(head.weight)
+        ours.b_p.copy_(head.bias)
+    x, y = torch.randn(5, 7, 4, dtype=torch.float64), torch.randint(0, 10, (5,))
+    nn.functional.cross_entropy(head(ref(x)[0][:, -1]), y).backward()
+    nn.functional.cross_entropy(ours(x), y).backward()
+    for k, gate in enumerate("ifgo"):
+        for ours_name, ref_param in ((f"W_{gate}x", ref.weight_ih_l0), (f"W_{gate}h", ref.weight_hh_l0),
+                                     (f"b_{gate}", ref.bias_ih_l0), (f"b_{gate}", ref.bias_hh_l0)):
+            expected = ref_param.grad.chunk(4)[k]
+            assert expected.abs().max() > 0, "a zero gradient would compare equal to anything"
+            torch.testing.assert_close(getattr(ours, ours_name).grad, expected, rtol=1e-9, atol=1e-12,
+                                       msg=lambda m: f"{ours_name} (fast={fast}): {m}")
+    torch.testing.assert_close(ours.W_ph.grad, head.weight.grad, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(ours.b_p.grad, head.bias.grad, rtol=1e-9, atol=1e-12)
 
 
 def test_lstm_matches_torch_nn_lstm():

@@ -131,6 +131,7 @@ def test_evaluate_writes_the_published_keys_with_the_training_config(tmp_path):
     assert set(on_disk["real"]) >= {"inception_score", "fid", "classes_covered", "kl_uniform"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script, args, fragment", [
     ("part2_gan/train.py", ["--batch_size", "0"], "--batch_size"),
     ("part2_gan/train.py", ["--lr", "-1"], "--lr"),
