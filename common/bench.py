@@ -108,9 +108,10 @@ def describe(env):
 
 
 def add_timing_args(parser, calls, rounds, results_example):
-    """The options every benchmark takes: --chunk (calls per round), --rounds, --results PATH."""
+    """The options every GAN benchmark takes: --calls per round, --rounds, --results PATH."""
     from common.cli import positive_int
-    parser.add_argument("--chunk", type=positive_int, default=calls, help="calls (training steps) per timed round")
+    parser.add_argument("--calls", "--chunk", type=positive_int, default=calls,
+                        help="calls (training steps) of each variant per timed round")
     parser.add_argument("--rounds", type=positive_int, default=rounds, help="timed rounds per variant")
     parser.add_argument("--results", default=None, help=f"also write the JSON here (e.g. {results_example})")
     return parser

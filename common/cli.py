@@ -112,7 +112,8 @@ def hardware_description(device):
     if device.type == "mps":
         return "Apple GPU (MPS)"
     from common.bench import cpu_model
-    return f"CPU: {cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+    threads = torch.get_num_threads()
+    return f"CPU: {cpu_model()}, {os.cpu_count()} cores, {threads} torch thread{'s' if threads != 1 else ''}"
 
 
 def write_json(path, obj):

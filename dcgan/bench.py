@@ -39,11 +39,11 @@ def main(argv=None):
                "MLP GAN": GANConfig(batch_size=args.batch_size, out=args.out)}
     trainers = {name: build_trainer(config, images, device) for name, config in configs.items()}
     timings = time_interleaved({name: t.train_step for name, t in trainers.items()}, rounds=args.rounds,
-                               calls=args.chunk, warmup=5, device=device)
+                               calls=args.calls, warmup=5, device=device)
     ratio = ratio_timing(timings["DCGAN"], timings["MLP GAN"])
     env = environment(device)
-    print(f"{describe(env)}, batch {args.batch_size}, {args.rounds} rounds of {args.chunk} steps")
-    result = {**env, "batch_size": args.batch_size, "rounds": args.rounds, "steps_per_round": args.chunk,
+    print(f"{describe(env)}, batch {args.batch_size}, {args.rounds} rounds of {args.calls} steps")
+    result = {**env, "batch_size": args.batch_size, "rounds": args.rounds, "steps_per_round": args.calls,
               "dcgan_widths": {"ngf": args.ngf, "ndf": args.ndf}, "gans": {}}
     for name, t in trainers.items():
         per_epoch = {str(n): round(timings[name].median * (n // args.batch_size), 2) for n in EPOCH_SIZES}

@@ -79,17 +79,17 @@ def main(argv=None):
     reference = reference_steps(images, args.batch_size, 100, device)
     ours = build_trainer(GANConfig(batch_size=args.batch_size, out=args.out), to_unit_range(images), device)
     timings = time_interleaved({"reference": lambda: next(reference), "ours": ours.train_step},
-                               rounds=args.rounds, calls=args.chunk, warmup=5, device=device)
+                               rounds=args.rounds, calls=args.calls, warmup=5, device=device)
     speedup = ratio_timing(timings["reference"], timings["ours"])
     env = environment(device)
     rate = {name: args.batch_size / t.median for name, t in timings.items()}
     epoch_60k = 60_000 / rate["ours"]
-    print(f"{describe(env)}, batch {args.batch_size}, {args.rounds} rounds of {args.chunk} steps")
+    print(f"{describe(env)}, batch {args.batch_size}, {args.rounds} rounds of {args.calls} steps")
     for name, t in timings.items():
         print(f"  {name:10s} {rate[name]:8.0f} images/s  ({1e3 * t.median:.2f} ms/step, rounds "
               f"{1e3 * t.min:.2f}-{1e3 * t.max:.2f})")
     print(f"  one epoch of 60,000 images at our rate: {epoch_60k:.1f} s")
-    result = {**env, "batch_size": args.batch_size, "rounds": args.rounds, "steps_per_round": args.chunk,
+    result = {**env, "batch_size": args.batch_size, "rounds": args.rounds, "steps_per_round": args.calls,
               "images_per_second": rate, "ms_per_step": {n: t.as_dict(1e3) for n, t in timings.items()},
               "speedup": speedup.median, "speedup_spread": speedup.as_dict(), "seconds_per_60k_epoch": epoch_60k}
     write_results(result, args.out, "gan_bench.json", args.results)

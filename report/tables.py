@@ -106,6 +106,16 @@ def table_gradient_flow(results):
     return "\n".join(rows) + f"\n\nT = {flow['T']}, mean over {flow['batch']} validation palindromes."
 
 
+def _env(result):
+    """'AMD EPYC, 2 cores, 1 torch thread, torch 2.x' of a benchmark's recorded environment."""
+    from common.bench import describe
+    return describe(result.get("environment", result))
+
+
+def _quartiles(t, fmt="{:.2f}"):
+    return f"{fmt.format(t['median'])} ({fmt.format(t['q1'])}–{fmt.format(t['q3'])})"
+
+
 def table_lstm_bench(results):
     bench = results["lstm_bench"]
     rows = ["| configuration | hand-written, fast path | hand-written, plain loop | torch.nn.LSTM | fast / nn.LSTM | plain / nn.LSTM |",
@@ -113,8 +123,10 @@ def table_lstm_bench(results):
     for r in bench["results"]:
         ms = r["ms_per_step"]
         rows.append(f"| {r['config']} | {ms['hand-written (fast path)']:.2f} ms | {ms['hand-written (plain loop)']:.2f} ms | "
-                    f"{ms['torch.nn.LSTM']:.2f} ms | {r['ratio_fast']:.2f} | {r['ratio_plain']:.2f} |")
-    return "\n".join(rows) + f"\n\nMedian of {bench['reps']} training steps each, stepped in turn; {bench['hardware']}, torch {bench['torch']}."
+                    f"{ms['torch.nn.LSTM']:.2f} ms | {_quartiles(r['ratio_fast_timing'])} | "
+                    f"{_quartiles(r['ratio_plain_timing'])} |")
+    return "\n".join(rows) + (f"\n\nMedian over {bench['rounds']} interleaved rounds of {bench['calls']} training steps "
+                              f"of each model (ratios: median and quartiles of the per-round ratios); {_env(bench)}.")
 
 
 def table_time_vs_length(results):
@@ -126,8 +138,9 @@ def table_time_vs_length(results):
         rows.append("| LSTM, dependent operations | " + " | ".join(str(r["lstm_graph_depth"]) for r in t["rows"]) + " |")
         rows.append("| Transformer layer, dependent operations | "
                     + " | ".join(str(r["transformer_graph_depth"]) for r in t["rows"]) + " |")
-    return ("\n".join(rows) + f"\n\nBatch {t['batch']}, hidden 128; {t['hardware']}. Dependent operations: the depth "
-            "of the forward pass's autograd graph, the longest chain of operations that must run one after another.")
+    return ("\n".join(rows) + f"\n\nBatch {t['batch']}, hidden 128; median over {t['rounds']} interleaved rounds of "
+            f"{t['calls']} training steps; {_env(t)}. Dependent operations: the depth of the forward pass's autograd "
+            "graph, the longest chain of operations that must run one after another.")
 
 
 def _tuning_rows(runs):
@@ -154,11 +167,13 @@ def table_dcgan_tuning(results):
 
 def table_gan_bench(results):
     b = results["gan_bench"]
-    rows = ["| pipeline | images per second |", "|---|---:|"]
-    rows += [f"| {name} | {rate:,.0f} |" for name, rate in b["images_per_second"].items()]
-    return ("\n".join(rows) + f"\n\nSpeed-up {b['speedup']:.2f}; one epoch of 60,000 images at our rate: "
-            f"{b['seconds_per_60k_epoch']:.1f} s. Batch {b['batch_size']}, {b['hardware']}, median of "
-            f"{b['chunks']} chunks of {b['steps_per_chunk']} steps per pipeline, interleaved.")
+    names = {"reference": "reference (DataLoader, per-item transforms)", "ours": "ours (in-memory tensor, GANTrainer steps)"}
+    rows = ["| pipeline | images per second | ms per step, median (quartiles) |", "|---|---:|---:|"]
+    rows += [f"| {names.get(name, name)} | {rate:,.0f} | {_quartiles(b['ms_per_step'][name])} |"
+             for name, rate in b["images_per_second"].items()]
+    return ("\n".join(rows) + f"\n\nSpeed-up {_quartiles(b['speedup_spread'])} (median and quartiles of the per-round "
+            f"ratios); one epoch of 60,000 images at our rate: {b['seconds_per_60k_epoch']:.1f} s. Batch "
+            f"{b['batch_size']}, {b['rounds']} interleaved rounds of {b['steps_per_round']} steps per pipeline; {_env(b)}.")
 
 
 MODE_COLLAPSE_ORDER = ("gan", "wgan", "wgan_gp", "unrolled5", "unrolled10", "madgan")
