@@ -17,8 +17,7 @@ from torch import nn
 from common.cli import ArgumentParser, pick_device, positive_int, run_main, seed_everything, seed_int, write_json
 from common.paths import FIGURES, repo_relative
 from common.outputs import add_output_args, destinations, prepare_run_folder, save_figure, subplots
-from part1_lstm.sweep import SWEEP_BASE
-from part1_lstm.train import build_model, checkpoint_path, load_model, make_splits, train
+from part1_lstm.training import SWEEP_BASE, build_model, checkpoint_path, load_model, make_splits, train
 
 PUBLISHED = os.path.join(FIGURES, "gradient_flow.json")  # its figure: the same name, .png
 

@@ -18,14 +18,11 @@ import os
 from common.cli import ArgumentParser, UsageError, positive_int, run_main, seed_int, write_json
 from common.paths import FIGURES, RESULTS
 from common.outputs import add_output_args, prepare_run_folder, results_target, save_figure, subplots
-from part1_lstm.train import MODELS, TrainConfig, checkpoint_path, train
+from part1_lstm.training import MODELS, SWEEP_BASE, TrainConfig, checkpoint_path, train
 
 PUBLISHED_RESULTS = os.path.join(RESULTS, "palindrome_sweep.json")
 PUBLISHED_FIGURE = os.path.join(FIGURES, "palindrome_accuracy.png")
-# The settings every run shares (documented in the README and the report); a run varies
-# model, input_length and seed, and the sweep sets max_steps, device and threads.
-SWEEP_BASE = TrainConfig(one_hot=True, num_hidden=128, batch_size=128, learning_rate=1e-3, forget_bias=1.0,
-                         max_norm=10.0, data_size=100_000, max_epoch=1000, quiet=True)
+
 # Where and how a run ran, not what it computed: left out of a record's identity.
 RUN_ONLY = ("out", "device", "threads", "quiet", "checkpoint_every")
 SETTINGS = tuple(f.name for f in dataclasses.fields(TrainConfig)

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from common.checkpoint import save_checkpoint
-from part1_lstm import train
-from part1_lstm.train import TrainConfig
+from common.config import config_from_args
+from part1_lstm import train, training
+from part1_lstm.training import TrainConfig
 from tests.conftest import assert_one_line_error, run_script
 
 TINY = ["--num_hidden", "8", "--threads", "1", "--quiet"]
@@ -39,21 +40,21 @@ def test_lstm_reaches_99_percent_at_T5_within_the_default_budget(tmp_path):
 
 def test_the_parser_is_the_config():
     parser = train.build_parser()
-    assert train.config_from_args(TrainConfig, parser.parse_args([])) == TrainConfig()
+    assert config_from_args(TrainConfig, parser.parse_args([])) == TrainConfig()
     assert TrainConfig().max_steps == 2500 and TrainConfig().input_length == 4 and TrainConfig().out == "runs/part1"
     args = parser.parse_args(["--model", "rnn", "--input_length", "19", "--one_hot"])
-    assert train.config_from_args(TrainConfig, args) == TrainConfig(model="rnn", input_length=19, one_hot=True)
+    assert config_from_args(TrainConfig, args) == TrainConfig(model="rnn", input_length=19, one_hot=True)
 
 
 def test_the_checkpoint_rebuilds_the_model_from_its_config(tmp_path):
     metrics = train.main(["--model", "rnn", "--one_hot", "--input_length", "6", "--max_steps", "30",
                           "--out", str(tmp_path), *TINY])
-    model, config = train.load_model(tmp_path / "checkpoint.pt")
+    model, config = training.load_model(tmp_path / "checkpoint.pt")
     assert config == TrainConfig(model="rnn", one_hot=True, input_length=6, max_steps=30, num_hidden=8,
                                  threads=1, quiet=True, out=str(tmp_path))
     assert dataclasses.asdict(config) == metrics["config"]
-    _, (x_val, y_val) = train.make_splits(config)
-    assert train.accuracy(model, x_val, y_val) == metrics["val_accuracy"]
+    _, (x_val, y_val) = training.make_splits(config)
+    assert training.accuracy(model, x_val, y_val) == metrics["val_accuracy"]
 
 
 def test_a_run_refuses_an_out_that_holds_another_unless_resumed_or_overwritten(tmp_path, capsys):
@@ -73,7 +74,7 @@ def test_a_resumed_run_refuses_other_settings_naming_the_option(tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 2 and len(err) == 1 and "--learning_rate 0.01" in err[0], err
     with pytest.raises(ValueError, match="num_hidden=8, not 16"):  # the library's own guard
-        train.train(TrainConfig(num_hidden=16, out=str(tmp_path), quiet=True), resume=True)
+        training.train(TrainConfig(num_hidden=16, out=str(tmp_path), quiet=True), resume=True)
 
 
 def test_a_diverging_run_stops_in_one_line_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
@@ -118,7 +119,7 @@ def _read_only_folder(tmp_path):
     (["--out", "READ_ONLY"], "cannot write to --out"),
 ])
 def test_bad_input_gives_one_line(tmp_path, capsys, monkeypatch, argv, fragment):
-    monkeypatch.setattr(train, "available_memory", lambda: 8 * 2**30)  # the same verdicts on any machine
+    monkeypatch.setattr(training, "available_memory", lambda: 8 * 2**30)  # the same verdicts on any machine
     (tmp_path / "FILE").write_text("not a folder")
     places = {"FILE": str(tmp_path / "FILE"), "READ_ONLY": _read_only_folder(tmp_path)}
     argv = [places.get(a, a) for a in argv]
@@ -146,7 +147,7 @@ def test_corrupt_and_foreign_checkpoints(tmp_path, capsys):
         assert len(err) == 1 and fragment in err[0], err
     assert (tmp_path / "corrupt" / "checkpoint.pt").read_bytes() == b"not a checkpoint at all", "left as it was"
     with pytest.raises(ValueError, match="corrupt"):
-        train.load_model(tmp_path / "corrupt" / "checkpoint.pt")
+        training.load_model(tmp_path / "corrupt" / "checkpoint.pt")
 
 
 def test_help_shows_every_option_with_its_default(capsys):
