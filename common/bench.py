@@ -18,6 +18,10 @@ import time
 from dataclasses import asdict, dataclass
 
 import torch
+from torch import nn
+
+from common.cli import hardware_description, non_negative_int, positive_int, seed_int, setup_run, write_json
+from common.outputs import destinations, prepare_run_folder
 
 
 def synchronize(device):
@@ -107,20 +111,47 @@ def describe(env):
     return f"{where}, {env['threads']} torch thread{'s' if env['threads'] != 1 else ''}, torch {env['torch']}"
 
 
-def add_timing_args(parser, calls, rounds, results_example):
-    """The options every GAN benchmark takes: --calls per round, --rounds, --results PATH."""
-    from common.cli import positive_int
-    parser.add_argument("--calls", "--chunk", type=positive_int, default=calls,
-                        help="calls (training steps) of each variant per timed round")
-    parser.add_argument("--rounds", type=positive_int, default=rounds, help="timed rounds per variant")
-    parser.add_argument("--results", default=None, help=f"also write the JSON here (e.g. {results_example})")
+# ----------------------------------------------------------------- what every benchmark script shares
+def training_step(model, x, y):
+    """A callable doing one RMSProp training step of ``model`` on x (B, T, I), y (B,)."""
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    return step
+
+
+def add_timing_args(parser, rounds, calls, warmup):
+    """The options every benchmark shares: the harness's rounds, calls and warm-up; --seed, --device, --threads."""
+    parser.add_argument("--rounds", type=positive_int, default=rounds,
+                        help="timed rounds of each model; the median and spread are over them")
+    parser.add_argument("--calls", type=positive_int, default=calls, help="training steps of each model per round")
+    parser.add_argument("--warmup", type=non_negative_int, default=warmup, help="untimed steps of each model first")
+    parser.add_argument("--seed", type=seed_int, default=0, help="random seed")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--threads", type=positive_int, default=None,
+                        help="CPU threads for torch (default: torch's choice, one per core)")
     return parser
 
 
-def write_results(result, out, name, results=None):
-    """Write a benchmark's JSON to OUT/NAME (a run's folder), and to --results PATH when given;
-    returns the paths. A committed timing changes only through the explicit --results."""
-    from common.cli import write_json
-    paths = [write_json(os.path.join(out, name), result)] + ([write_json(results, result)] if results else [])
-    print(f"wrote {' and '.join(paths)}")
-    return paths
+def start(parser, argv, marker):
+    """Parse a benchmark's command line: (args, device, run folder), --threads and --seed applied."""
+    args = parser.parse_args(argv)
+    device = setup_run(args)  # a bad --device fails before prepare_run_folder makes a folder
+    return args, device, prepare_run_folder(parser, args, argv, marker=marker)
+
+
+def timing_header(args, device):
+    """How and where a timing file was measured."""
+    return {"device": str(device), "hardware": hardware_description(device), "torch": torch.__version__,
+            "environment": environment(device), "rounds": args.rounds, "calls": args.calls, "warmup": args.warmup,
+            "reps": args.rounds * args.calls}
+
+
+def write_timings(payload, out, name, args):
+    """Write the JSON into the run folder (as ``name``), and to --results / --publish when given."""
+    for path in destinations(out, name, args):
+        write_json(path, payload)
+        print(f"wrote {path}")

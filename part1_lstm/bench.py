@@ -17,12 +17,12 @@ import os
 import torch
 from torch import nn
 
-from common.bench import environment, ratio_timing, time_interleaved
-from common.cli import (ArgumentParser, hardware_description, non_negative_int, positive_int, run_main, seed_int,
-                        setup_run, write_json)
+from common.bench import (add_timing_args, ratio_timing, start, time_interleaved, timing_header, training_step,
+                          write_timings)
+from common.cli import ArgumentParser, run_main
+from common.outputs import add_output_args
 from common.paths import RESULTS
 from part1_lstm.lstm import LSTM
-from common.outputs import add_output_args, destinations, prepare_run_folder
 
 CONFIGS = [  # (name, batch, input steps, input_dim, hidden)
     ("batch 128, T 20, hidden 128, one-hot", 128, 20, 10, 128),
@@ -41,44 +41,6 @@ class ReferenceLSTM(nn.Module):
 
     def forward(self, x):
         return self.out(self.lstm(x)[0][:, -1])
-
-
-def training_step(model, x, y):
-    """A callable doing one RMSProp training step of ``model`` on x (B, T, I), y (B,)."""
-    optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
-
-    def step():
-        optimizer.zero_grad(set_to_none=True)
-        nn.functional.cross_entropy(model(x), y).backward()
-        optimizer.step()
-    return step
-
-
-def add_timing_args(parser, rounds, calls, warmup):
-    """The options every Part 1 benchmark shares: the harness's rounds, calls and warm-up, and the run's."""
-    parser.add_argument("--rounds", type=positive_int, default=rounds,
-                        help="timed rounds of each model; the median and spread are over them")
-    parser.add_argument("--calls", type=positive_int, default=calls, help="training steps of each model per round")
-    parser.add_argument("--warmup", type=non_negative_int, default=warmup, help="untimed steps of each model first")
-    parser.add_argument("--seed", type=seed_int, default=0, help="random seed")
-    parser.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps")
-    parser.add_argument("--threads", type=positive_int, default=None,
-                        help="CPU threads for torch (default: torch's choice, one per core)")
-    return parser
-
-
-def timing_header(args, device):
-    """How and where a timing file was measured."""
-    return {"device": str(device), "hardware": hardware_description(device), "torch": torch.__version__,
-            "environment": environment(device), "rounds": args.rounds, "calls": args.calls, "warmup": args.warmup,
-            "reps": args.rounds * args.calls}
-
-
-def write_timings(payload, out, name, args):
-    """Write the JSON into the run folder (as ``name``), and to --results / --publish when given."""
-    for path in destinations(out, name, args):
-        write_json(path, payload)
-        print(f"wrote {path}")
 
 
 def bench_config(name, batch, steps, input_dim, hidden, args, device):
@@ -111,13 +73,6 @@ def build_parser():
     add_timing_args(p, rounds=20, calls=10, warmup=20)
     add_output_args(p, "runs/bench_lstm", os.path.join(RESULTS, "lstm_bench.json"))
     return p
-
-
-def start(parser, argv, marker):
-    """Parse a benchmark's command line: (args, device, run folder), --threads and --seed applied."""
-    args = parser.parse_args(argv)
-    device = setup_run(args)  # a bad --device fails before prepare_run_folder makes a folder
-    return args, device, prepare_run_folder(parser, args, argv, marker=marker)
 
 
 def main(argv=None):

@@ -21,7 +21,7 @@ from torch import nn
 from common.bench import ratio_timing, time_interleaved
 from common.cli import ArgumentParser, positive_int, run_main
 from common.paths import RESULTS
-from part1_lstm.bench import add_timing_args, start, timing_header, training_step, write_timings
+from common.bench import add_timing_args, start, timing_header, training_step, write_timings
 from part1_lstm.lstm import LSTM
 from common.outputs import add_output_args
 

@@ -1,7 +1,7 @@
 """Images per second of a full GAN training step: this repository's pipeline against the common one.
 
     python part2_gan/bench.py --data-dir ../shared/data                                   # into runs/bench_gan
-    python part2_gan/bench.py --data-dir ../shared/data --results report/results/gan_bench.json
+    python part2_gan/bench.py --data-dir ../shared/data --publish    # ... and report/results/gan_bench.json
 
 Both pipelines train the same networks (model.py) with the same objective and batch size;
 a step is one discriminator update and one generator update, data loading included.
@@ -17,8 +17,12 @@ the median of the per-round ratios of the throughputs.
 import torch
 from torch.nn import functional as F
 
-from common.bench import add_timing_args, describe, environment, ratio_timing, time_interleaved, write_results
-from common.cli import ArgumentParser, add_common_args, positive_int, run_main, setup_run
+import os
+
+from common.bench import add_timing_args, describe, ratio_timing, start, time_interleaved, timing_header, write_timings
+from common.cli import ArgumentParser, positive_int, run_main
+from common.outputs import add_output_args
+from common.paths import RESULTS
 from gan.data import add_data_args, load_mnist, to_unit_range
 from gan.mnist import GANConfig, build_trainer
 from part2_gan.model import Discriminator, Generator
@@ -65,34 +69,32 @@ def build_parser():
     p = ArgumentParser(description=__doc__.splitlines()[0])
     add_data_args(p)
     p.add_argument("--batch_size", type=positive_int, default=64)
-    add_timing_args(p, calls=40, rounds=8, results_example="report/results/gan_bench.json")
-    add_common_args(p, out="runs/bench_gan")
+    add_timing_args(p, rounds=20, calls=40, warmup=5)
+    add_output_args(p, "runs/bench_gan", os.path.join(RESULTS, "gan_bench.json"))
     return p
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    device = setup_run(args)
+    args, device, out = start(build_parser(), argv, "gan_bench.json")
     images, _ = load_mnist(args.split, args.data_dir)
     if not 2 <= args.batch_size <= len(images):
         raise ValueError(f"--batch_size {args.batch_size} must lie between 2 and the {len(images)} images of the split")
     reference = reference_steps(images, args.batch_size, 100, device)
-    ours = build_trainer(GANConfig(batch_size=args.batch_size, out=args.out), to_unit_range(images), device)
+    ours = build_trainer(GANConfig(batch_size=args.batch_size, out=out), to_unit_range(images), device)
     timings = time_interleaved({"reference": lambda: next(reference), "ours": ours.train_step},
-                               rounds=args.rounds, calls=args.calls, warmup=5, device=device)
+                               rounds=args.rounds, calls=args.calls, warmup=args.warmup, device=device)
     speedup = ratio_timing(timings["reference"], timings["ours"])
-    env = environment(device)
+    header = timing_header(args, device)
     rate = {name: args.batch_size / t.median for name, t in timings.items()}
     epoch_60k = 60_000 / rate["ours"]
-    print(f"{describe(env)}, batch {args.batch_size}, {args.rounds} rounds of {args.calls} steps")
+    print(f"{describe(header['environment'])}, batch {args.batch_size}, {args.rounds} rounds of {args.calls} steps")
     for name, t in timings.items():
         print(f"  {name:10s} {rate[name]:8.0f} images/s  ({1e3 * t.median:.2f} ms/step, rounds "
               f"{1e3 * t.min:.2f}-{1e3 * t.max:.2f})")
     print(f"  one epoch of 60,000 images at our rate: {epoch_60k:.1f} s")
-    result = {**env, "batch_size": args.batch_size, "rounds": args.rounds, "steps_per_round": args.calls,
-              "images_per_second": rate, "ms_per_step": {n: t.as_dict(1e3) for n, t in timings.items()},
+    result = {**header, "batch_size": args.batch_size, "images_per_second": rate, "ms_per_step": {n: t.as_dict(1e3) for n, t in timings.items()},
               "speedup": speedup.median, "speedup_spread": speedup.as_dict(), "seconds_per_60k_epoch": epoch_60k}
-    write_results(result, args.out, "gan_bench.json", args.results)
+    write_timings(result, out, "gan_bench.json", args)
     print(f"speedup over reference pipeline: {speedup.median:.2f}")
     return result
 

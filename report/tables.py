@@ -173,7 +173,7 @@ def table_gan_bench(results):
              for name, rate in b["images_per_second"].items()]
     return ("\n".join(rows) + f"\n\nSpeed-up {_quartiles(b['speedup_spread'])} (median and quartiles of the per-round "
             f"ratios); one epoch of 60,000 images at our rate: {b['seconds_per_60k_epoch']:.1f} s. Batch "
-            f"{b['batch_size']}, {b['rounds']} interleaved rounds of {b['steps_per_round']} steps per pipeline; {_env(b)}.")
+            f"{b['batch_size']}, {b['rounds']} interleaved rounds of {b['calls']} steps per pipeline; {_env(b)}.")
 
 
 MODE_COLLAPSE_ORDER = ("gan", "wgan", "wgan_gp", "unrolled5", "unrolled10", "madgan")

@@ -221,14 +221,15 @@ def test_tune_trains_each_configuration_once_and_merges_rows(tmp_path):
 def test_bench_times_both_gans_through_the_harness(tmp_path):
     from tests.gan_helpers import make_fake_mnist
     root = make_fake_mnist(str(tmp_path / "data"), n=128)
-    result = bench.main(["--data-dir", root, "--ngf", "4", "--ndf", "4", "--batch_size", "16", "--chunk", "2",
+    result = bench.main(["--data-dir", root, "--ngf", "4", "--ndf", "4", "--batch_size", "16", "--calls", "2",
                          "--rounds", "3", "--out", str(tmp_path / "b"), "--device", "cpu"])
     on_disk = json.loads((tmp_path / "b" / "dcgan_speed.json").read_text())
     dc, mlp = on_disk["gans"]["DCGAN"], on_disk["gans"]["MLP GAN"]
     ratios = [a / b for a, b in zip(dc["seconds_per_step_spread"]["rounds"], mlp["seconds_per_step_spread"]["rounds"])]
     assert len(ratios) == 3 and on_disk["ratio_dcgan_to_mlp"] == pytest.approx(sorted(ratios)[1])
     assert dc["seconds_per_epoch"]["60000"] == pytest.approx(round(dc["seconds_per_step"] * 3750, 2))
-    assert on_disk["threads"] == torch.get_num_threads() and on_disk["cores"] == os.cpu_count()
+    env = on_disk["environment"]
+    assert env["threads"] == torch.get_num_threads() and env["cores"] == os.cpu_count() and on_disk["calls"] == 2
     assert result["gans"]["DCGAN"]["generator_parameters"] == sum(p.numel() for p in Generator(100, 4).parameters())
 
 
@@ -236,7 +237,7 @@ def test_bench_times_both_gans_through_the_harness(tmp_path):
 @pytest.mark.parametrize("script, args, fragment", [
     ("dcgan/train.py", ["--ngf", "0"], "--ngf"),
     ("dcgan/tune.py", ["--only", "w999"], "unknown configuration w999"),
-    ("dcgan/bench.py", ["--chunk", "-3"], "--chunk"),
+    ("dcgan/bench.py", ["--calls", "-3"], "--calls"),
 ])
 def test_bad_input_gives_one_line(tmp_path, script, args, fragment):
     result = run_script(script, *args, "--out", tmp_path / "o")
