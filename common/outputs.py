@@ -68,11 +68,12 @@ def subplots(*args, **kwargs):
     return plt.subplots(*args, **kwargs)
 
 
-def save_figure(fig, path, dpi=130):
-    """Lay out a matplotlib figure, save it as a PNG atomically (a committed figure is complete or
-    untouched) and close it."""
+def save_figure(fig, path, dpi=130, tight=True):
+    """Lay out a matplotlib figure (``tight``), save it as a PNG atomically (a committed figure is
+    complete or untouched) and close it."""
     import matplotlib.pyplot as plt
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
     plt.close(fig)
     return path

@@ -150,7 +150,7 @@ def train(config):
     images, _ = load_mnist_tensor(config.split, config.data_dir)
     trainer = build_trainer(config, images, device)
     per_epoch = trainer.steps_per_epoch
-    trainer.add_callback(ImageSnapshots(config.out), every=config.sample_every and config.sample_every * per_epoch,
+    trainer.add_callback(ImageSnapshots(config.out, config.desc), every=config.sample_every and config.sample_every * per_epoch,
                          at=(0, trainer.steps // 2), at_end=True)
     if config.eval_every or not config.no_eval:
         evaluate, classifier, real_predictions = evaluator(config, images, device)

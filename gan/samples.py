@@ -4,20 +4,36 @@ import os
 import torch
 
 
-def save_grid(images, path, nrow=5):
-    """Save images in [-1, 1], (N, 1, H, W), as one PNG grid of ``nrow`` columns."""
-    from torchvision.utils import save_image
+def save_grid(images, path, nrow=5, title=None, scale=4):
+    """Save images in [-1, 1], (N, C, H, W) with C = 1 or 3, as one titled PNG grid of ``nrow``
+    columns, each pixel drawn as a ``scale`` x ``scale`` block (a 5 x 5 grid of MNIST digits is
+    608 pixels wide at the default scale: large enough to read), atomically."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from torchvision.utils import make_grid
+
+    from common.outputs import save_figure
+    grid = make_grid(images.detach().cpu().float(), nrow=nrow, normalize=True, value_range=(-1, 1), padding=2,
+                     pad_value=1.0).permute(1, 2, 0).numpy()
+    dpi = 100
+    height, width = grid.shape[0] * scale / dpi, grid.shape[1] * scale / dpi
+    fig = plt.figure(figsize=(width, height + (0.35 if title else 0)), dpi=dpi)
+    ax = fig.add_axes((0, 0, 1, height / (height + (0.35 if title else 0))))
+    ax.imshow(grid, interpolation="nearest")
+    ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10, y=0.995, va="top")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    save_image(images.detach().cpu(), path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
-    return path
+    return save_figure(fig, path, dpi=dpi, tight=False)
 
 
 class ImageSnapshots:
     """A trainer callback: a 5 x 5 grid of the run's generator on the fixed noise, in eval mode,
     saved as samples_<tag>.png with tag start (step 0), halfway, end, or step_N."""
 
-    def __init__(self, out):
-        self.out = out
+    def __init__(self, out, desc="GAN"):
+        self.out, self.desc = out, desc
 
     def tag(self, trainer):
         if trainer.step == 0:
@@ -32,7 +48,11 @@ class ImageSnapshots:
         was_training = G.training
         images = G.eval()(trainer.fixed_noise)
         G.train(was_training)
-        return save_grid(images, os.path.join(self.out, f"samples_{self.tag(trainer)}.png"))
+        tag = self.tag(trainer)
+        epochs = getattr(trainer, "steps_per_epoch", None)
+        when = f"step {trainer.step:,}" + (f" (epoch {trainer.step / epochs:g})" if epochs else "")
+        title = f"{self.desc}, {tag if not tag.startswith('step_') else 'during training'}: {when}"
+        return save_grid(images, os.path.join(self.out, f"samples_{tag}.png"), title=title)
 
 
 def moving_average(values, window):

@@ -35,6 +35,7 @@ def build_parser(name, out, description):
     add_data_args(p, what="MNIST split to train on")
     p.add_argument("--eval_every", type=positive_int, default=None,
                    help="also evaluate every this many epochs (both G and its average; kept in the table)")
+    p.add_argument("--classifier", default=None, help="evaluation classifier (default: the committed one)")
     p.add_argument("--record", default=None, metavar="RUN", help="train nothing: add the run in folder RUN")
     p.add_argument("--name", default=None, help="its name in the table (default: the folder's name)")
     p.add_argument("--results", default=None, help="the table (default: OUT/tuning.json)")
@@ -87,15 +88,15 @@ def merge(table, line):
     table["runs"] = [r for r in table["runs"] if r["name"] != line["name"]] + [line]
 
 
-def metrics_of_checkpoint(run, data_dir, device):
+def metrics_of_checkpoint(run, data_dir, device, classifier=None):
     """The metrics.json a stopped run would have written: its last checkpoint, evaluated now."""
     path = os.path.join(run, "checkpoint.pt")
     G, state = load_generator(path, device)
     if state["kind"] != TRAINING_KIND:
         raise ValueError(f"--record: {path} is not a training checkpoint")
     images, _ = load_mnist_tensor(state["split"], data_dir)
-    classifier, _ = load_classifier(None, device)
-    metrics = evaluate_generator(G, images, classifier, device=device)
+    model, _ = load_classifier(classifier, device)
+    metrics = evaluate_generator(G, images, model, device=device)
     D_params = sum(v.numel() for k, v in state["discriminator"].items() if "running" not in k and "num_batches" not in k)
     epochs = state["step"] / state["steps_per_epoch"]
     return {**metrics, "config": state["config"], "split": state["split"], "epochs": epochs,
@@ -105,7 +106,7 @@ def metrics_of_checkpoint(run, data_dir, device):
             "evaluations": state.get("evaluations", [])}
 
 
-def record_run(run, name, table, paper, data_dir, device, check_key=None):
+def record_run(run, name, table, paper, data_dir, device, check_key=None, classifier=None):
     """Add the training run in folder ``run`` to ``table``; returns its row."""
     path = os.path.join(run, "metrics.json")
     if os.path.isfile(path):
@@ -113,7 +114,7 @@ def record_run(run, name, table, paper, data_dir, device, check_key=None):
             metrics = json.load(f)
         stopped = None
     elif os.path.isfile(os.path.join(run, "checkpoint.pt")):
-        metrics = metrics_of_checkpoint(run, data_dir, device)
+        metrics = metrics_of_checkpoint(run, data_dir, device, classifier)
         stopped = metrics["epochs"]
     else:
         raise FileNotFoundError(f"--record: neither metrics.json nor checkpoint.pt in {run}")
@@ -168,14 +169,14 @@ def run_tuning(args, base, configs, paper, check_key=None):
     if args.record:
         table = read_table(path)
         name = args.name or args.record.rstrip("/").split("/")[-1]
-        line = record_run(args.record, name, table, paper, args.data_dir, setup_run(args), check_key)
+        line = record_run(args.record, name, table, paper, args.data_dir, setup_run(args), check_key, args.classifier)
         write_json(path, table)
         print(format_table([r for r in table["runs"] if r["split"] == line["split"]]))
         print(f"added {line['name']} to {path}")
         return table
     base = dataclasses.replace(base, **paper, epochs=args.epochs, split=args.split, data_dir=args.data_dir,
-                               eval_every=args.eval_every, seed=args.seed, device=args.device, threads=args.threads,
-                               out=args.out)
+                               eval_every=args.eval_every, classifier=args.classifier, seed=args.seed,
+                               device=args.device, threads=args.threads, out=args.out)
     table = tune(base, configs, paper, train, path, only=args.only)
     print(format_table([r for r in table["runs"] if r["split"] == args.split]))
     print(f"wrote {path} ({len(table['runs'])} configurations) and the runs in {args.out}")
