@@ -13,7 +13,8 @@ from common.paths import repo_relative
 from gan.checkpoints import load_generator
 from gan.classifier import load_classifier
 from gan.data import SPLITS, load_mnist_tensor
-from gan.metrics import METRICS, evaluate_generator
+from gan.memorisation import memorisation, memorisation_threshold
+from gan.metrics import METRICS, evaluate_against, generate, real_reference
 
 IMAGE_FAMILIES = ("mlp.", "dcgan.")  # the MNIST generators; the 2D ones are measured by mode_collapse/
 ROWS = [("inception_score", "Inception Score (classifier)", "{:.3f}"), ("fid", "FID (classifier features)", "{:.3f}"),
@@ -23,8 +24,8 @@ ROWS = [("inception_score", "Inception Score (classifier)", "{:.3f}"), ("fid", "
 @dataclass
 class EvalConfig:
     checkpoint: str = option(None, "a training checkpoint or a generator export", required=True)
-    split: str = option(None, "real images to compare with (default: the split the generator trained on)",
-                        choices=SPLITS)
+    split: str = option("test", "real images to compare with: the held-out test split, which neither the "
+                                "generator nor the classifier saw", choices=SPLITS)
     data_dir: str = option(None, "MNIST root (default: $MNIST_DIR, else ./data)", flag="--data-dir")
     n_samples: int = option(10_000, "generated images (at least 2)", type=positive_int)
     classifier: str = option(None, "evaluation classifier (default: the committed one)")
@@ -39,13 +40,20 @@ def evaluate(config):
     """The results record of the generator in config.checkpoint (see the module's docstring)."""
     device = setup_run(config)
     G, state = load_generator(config.checkpoint, device, family=IMAGE_FAMILIES)
-    split = config.split or state.get("split", "train")
+    split = config.split
     real, _ = load_mnist_tensor(split, config.data_dir)
     classifier, record = load_classifier(config.classifier, device)
-    metrics = evaluate_generator(G, real, classifier, n_samples=config.n_samples, seed=config.seed, device=device)
+    fake = generate(G, config.n_samples, G.latent_dim, seed=config.seed, device=device)
+    metrics = evaluate_against(fake, real_reference(real, classifier, seed=config.seed), classifier)
+    if state.get("split") == "train" and split == "test":  # memorisation: the training images against unseen ones
+        train_images, _ = load_mnist_tensor("train", config.data_dir)
+        threshold = memorisation_threshold(real, train_images)
+        metrics["memorisation"] = memorisation(fake, train_images, threshold)
+        metrics["real"]["memorisation"] = {k: threshold[k] for k in ("held_out_memorised", "threshold", "percentile")}
     trained, seconds = state.get("config", {}), state.get("seconds", float("nan"))
     epochs = state.get("step", 0) / state["steps_per_epoch"] if state.get("steps_per_epoch") else trained.get("epochs")
     return {**{k: metrics[k] for k in METRICS},
+            **{k: metrics[k] for k in ("kid", "kid_std", "precision", "recall", "memorisation") if k in metrics},
             "split": state.get("split", split), "evaluated_against": split, "generator_steps": state.get("step"),
             "epochs": epochs, "training_seconds": round(seconds, 1),
             "training_seconds_per_epoch": round(seconds / max(epochs or 1, 1e-9), 2),

@@ -78,7 +78,7 @@ def fid_metric(feature):
     metric.update(real, real=True) once, then fid_against(metric, fake) as often as needed.
     """
     from torchmetrics.image.fid import FrechetInceptionDistance  # takes seconds: only when measuring
-    return FrechetInceptionDistance(feature=feature, reset_real_features=False).set_dtype(torch.float32)
+    return FrechetInceptionDistance(feature=feature, reset_real_features=False)
 
 
 def fid_against(metric, fake):
@@ -226,7 +226,8 @@ def check_samples(fake):
 
 
 def evaluate_against(fake, reference, classifier):
-    """Metrics of generated images fake (N, 1, 28, 28) in [-1, 1] against a real_reference, the real images' under "real".
+    """Metrics of generated images fake (N, 1, 28, 28) in [-1, 1] against a real_reference, with the
+    real images' own metrics under "real".
 
     FID, KID, precision and recall: the first min(N, n_b) samples against half A; Inception
     Score and coverage: all N samples.

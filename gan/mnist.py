@@ -25,9 +25,10 @@ from common.config import (add_config_args, config_from_args, config_from_dict, 
 from common.runs import prepare_out, resumed_config
 from gan.augment import POLICIES, DiffAugment
 from gan.checkpoints import build, count_parameters, spec
-from gan.classifier import load_classifier, predict
+from gan.classifier import load_classifier
 from gan.data import SPLITS, ImageBatches, load_mnist_tensor
-from gan.metrics import METRICS, evaluate_generator
+from gan.memorisation import memorisation, memorisation_threshold
+from gan.metrics import METRICS, evaluate_against, generate, real_reference
 from gan.objectives import NonSaturatingGAN
 from gan.samples import ImageSnapshots, plot_history
 from gan.trainer import TRAINING_KIND, GANTrainer
@@ -127,20 +128,39 @@ def build_trainer(config, images, device):
     return trainer
 
 
-def evaluator(config, images, device):
-    """A trainer callback: the metrics of G (and of the exported generator, the calibrated moving
-    average, when one is kept) every --eval_every epochs and at the end, in eval_history.json."""
-    classifier, _ = load_classifier(config.classifier, device)
-    real_predictions = predict(classifier, images)
+class Evaluator:
+    """The metrics of a run's generators against the MNIST test split, which neither the generator
+    nor the evaluation classifier has seen: a trainer callback (G, and the exported generator --
+    the calibrated moving average -- when one is kept, every --eval_every epochs and at the end,
+    in eval_history.json), and the final metrics with memorisation against the training images."""
 
-    def evaluate(trainer):
+    def __init__(self, config, train_images, device):
+        self.config, self.train_images, self.device = config, train_images, device
+        self.test, _ = load_mnist_tensor("test", config.data_dir)
+        self.classifier, self.record = load_classifier(config.classifier, device)
+        self.reference = real_reference(self.test, self.classifier)
+
+    def metrics(self, G):
+        fake = generate(G, self.config.eval_samples, G.latent_dim, device=self.device)
+        return evaluate_against(fake, self.reference, self.classifier), fake
+
+    def __call__(self, trainer):
         nets = {"G": trainer.G} | ({"G_ema": trainer.generator} if trainer.G_ema is not None else {})
-        row = {name: {k: v for k, v in evaluate_generator(net, images, classifier, n_samples=config.eval_samples,
-                                                          device=device, real_predictions=real_predictions).items()
-                      if k in METRICS} for name, net in nets.items()}
+        row = {name: {k: v for k, v in self.metrics(net)[0].items() if k in METRICS} for name, net in nets.items()}
         trainer.evaluations.append({"step": trainer.step, "epoch": trainer.step / trainer.steps_per_epoch, **row})
-        write_json(os.path.join(config.out, "eval_history.json"), trainer.evaluations)
-    return evaluate, classifier, real_predictions
+        write_json(os.path.join(self.config.out, "eval_history.json"), trainer.evaluations)
+
+    def final(self, G):
+        """The metrics of the exported generator, with memorisation when it trained on the training split."""
+        metrics, fake = self.metrics(G)
+        metrics.update(evaluated_against="test", classifier={k: self.record.get(k) for k in (
+            "split", "held_out_accuracy", "how")})
+        if self.config.split == "train":
+            threshold = memorisation_threshold(self.test, self.train_images)
+            metrics["memorisation"] = memorisation(fake, self.train_images, threshold)
+            metrics["real"]["memorisation"] = {k: threshold[k] for k in ("held_out_memorised", "threshold",
+                                                                           "percentile")}
+        return metrics
 
 
 def train(config):
@@ -152,10 +172,9 @@ def train(config):
     per_epoch = trainer.steps_per_epoch
     trainer.add_callback(ImageSnapshots(config.out, config.desc), every=config.sample_every and config.sample_every * per_epoch,
                          at=(0, trainer.steps // 2), at_end=True)
-    if config.eval_every or not config.no_eval:
-        evaluate, classifier, real_predictions = evaluator(config, images, device)
+    evaluator = Evaluator(config, images, device) if config.eval_every or not config.no_eval else None
     if config.eval_every:
-        trainer.add_callback(evaluate, every=config.eval_every * per_epoch, at_end=True)
+        trainer.add_callback(evaluator, every=config.eval_every * per_epoch, at_end=True)
     trainer.add_callback(lambda t: save_checkpoint(t.state_dict(), t.checkpoint_path), every=per_epoch, at_end=True)
     if config.resume:
         trainer.load_state_dict(load_checkpoint(trainer.checkpoint_path, TRAINING_KIND, map_location=device),
@@ -169,9 +188,8 @@ def train(config):
                trainer.step / per_epoch, 1e-9), 2), "split": config.split, "train_images": len(images),
                "hardware": trainer.meta["hardware"], "generator_parameters": count_parameters(trainer.G),
                "discriminator_parameters": count_parameters(trainer.D), "config": dataclasses.asdict(config)}
-    if not config.no_eval:
-        metrics.update(evaluate_generator(trainer.generator, images, classifier, n_samples=config.eval_samples,
-                                          device=device, real_predictions=real_predictions))
+    if evaluator and not config.no_eval:
+        metrics.update(evaluator.final(trainer.generator))
     if trainer.evaluations:
         metrics["evaluations"] = trainer.evaluations
     write_json(os.path.join(config.out, "metrics.json"), metrics)

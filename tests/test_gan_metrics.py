@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from gan.classifier import MNISTClassifier, load_classifier, predict, random_affine
-from gan.metrics import class_coverage, frechet_distance, inception_score, kl_to_uniform
+from gan.memorisation import kth_neighbour_distances, memorisation, memorisation_threshold, nearest_neighbours
+from gan.metrics import (class_coverage, frechet_distance, inception_score, kernel_inception_distance, kl_to_uniform,
+                         precision_recall)
 from part2_gan.train_classifier import make_splits
 from tests.conftest import SHARED_MNIST
 
@@ -23,6 +25,95 @@ def test_fid_of_gaussians_with_known_moments():
     a = torch.randn(200_000, 8)
     b = 2 * torch.randn(200_000, 8) + d
     assert abs(frechet_distance(a, b) - (d.square().sum().item() + 8)) < 0.1
+
+
+def test_fid_is_computed_in_float64():
+    # Equal covariances, means apart by delta: FID = |delta|^2 = 1.6e-7, far below float32's
+    # rounding of the trace terms (Tr C ~ 16, eps 6e-8), so a float32 path fails here.
+    a = torch.randn(5000, 16, dtype=torch.float64)
+    delta = torch.full((16,), 1e-4, dtype=torch.float64)
+    assert frechet_distance(a + delta, a) == pytest.approx(delta.square().sum().item(), rel=1e-6)
+
+
+def test_kid_of_a_hand_computed_pair():
+    # d = 1, k(x, y) = (x y + 1)^3: sets {0, 0} and {1, 1} give k(0, 0) + k(1, 1) - 2 k(0, 1) = 1 + 8 - 2.
+    a, b = torch.zeros(2, 1), torch.ones(2, 1)
+    assert kernel_inception_distance(a, b, subsets=1, subset_size=2) == pytest.approx((7.0, 0.0))
+
+
+def test_kid_of_identical_sets_is_its_small_bias_and_of_shifted_sets_positive():
+    f = torch.randn(500, 8, dtype=torch.float64)
+    # One subset of all m points of a set against itself: the unbiased estimate is exactly
+    # 2 (mean K - mean diag K) / (m - 1) = -O(1/m), K the kernel matrix.
+    k = (f @ f.T / 8 + 1) ** 3
+    bias = 2 * (k.mean() - k.diagonal().mean()).item() / (len(f) - 1)
+    assert kernel_inception_distance(f, f, subsets=1, subset_size=500)[0] == pytest.approx(bias, rel=1e-9)
+    same = kernel_inception_distance(f, torch.randn(500, 8, dtype=torch.float64), subset_size=200)[0]
+    shifted = kernel_inception_distance(f, torch.randn(500, 8, dtype=torch.float64) + 1, subset_size=200)[0]
+    assert shifted > 0 and shifted > 20 * abs(same)
+
+
+def test_precision_recall_of_identical_and_of_separated_sets():
+    a = torch.randn(300, 8)
+    assert precision_recall(a, a) == {"precision": 1.0, "recall": 1.0}
+    assert precision_recall(a + 100, a) == {"precision": 0.0, "recall": 0.0}
+
+
+def test_precision_recall_of_samples_covering_half_the_clusters():
+    # Four 5x5 grids of spacing 1, 100 apart: a point's 3rd neighbour is 1 (or sqrt 2) away, in
+    # its own grid. The samples: the first two grids shifted by (0.25, 0.25), each within 0.36
+    # of a real point and vice versa, so precision is 1 and recall 2 grids of 4.
+    grid = torch.stack(torch.meshgrid(torch.arange(5.0), torch.arange(5.0), indexing="ij"), -1).reshape(-1, 2)
+    centres = torch.tensor([[0.0, 0.0], [100.0, 0.0], [0.0, 100.0], [100.0, 100.0]])
+    real = torch.cat([grid + c for c in centres])
+    fake = torch.cat([grid + c + 0.25 for c in centres[:2]])
+    assert precision_recall(fake, real) == {"precision": 1.0, "recall": 0.5}
+
+
+def test_precision_recall_by_hand_in_one_dimension():
+    real = torch.tensor([0.0, 1, 2, 3, 4, 20, 21, 22, 23]).unsqueeze(1)
+    fake = torch.tensor([0.5, 1.5, 2.5, 3.5, 7.5]).unsqueeze(1)
+    # 3rd nearest other point: real radii give the balls [-3, 3], [-1, 3], [0, 4], [1, 5], [1, 7],
+    # [17, 23], [19, 23], [20, 24], [20, 26]; the fake ones [-2.5, 3.5], [-0.5, 3.5], [0.5, 4.5],
+    # [0.5, 6.5], [1.5, 13.5]. Inside the real balls: 0.5, 1.5, 2.5, 3.5, not 7.5 (4 of 5);
+    # inside the fake balls: 0 to 4, not 20 to 23 (5 of 9).
+    assert kth_neighbour_distances(real, 3).tolist() == pytest.approx([3, 2, 2, 2, 3, 3, 2, 2, 3], abs=1e-6)
+    assert kth_neighbour_distances(fake, 3).tolist() == pytest.approx([3, 2, 2, 3, 6], abs=1e-6)
+    assert precision_recall(fake, real) == pytest.approx({"precision": 4 / 5, "recall": 5 / 9})
+    # 7.5 moved to 12.5: still outside the real balls, but its 3rd neighbour is 11 away, and
+    # its ball [1.5, 23.5] covers the second real cluster (how one outlier inflates recall).
+    fake[-1] = 12.5
+    assert precision_recall(fake, real) == pytest.approx({"precision": 4 / 5, "recall": 1.0})
+
+
+def test_chunked_neighbours_match_brute_force():
+    a, b = torch.rand(70, 30), torch.rand(90, 30)
+    d = torch.cdist(a.double(), b.double())
+    distance, index = nearest_neighbours(a, b, chunk=16)
+    assert torch.equal(index, d.argmin(1)) and torch.allclose(distance, d.min(1).values, atol=1e-12)
+    within = torch.cdist(b.double(), b.double()).fill_diagonal_(float("inf"))
+    assert torch.allclose(kth_neighbour_distances(b, 3, chunk=16), within.sort(1).values[:, 2], atol=1e-9)
+
+
+def digit_like(n, prototypes, gen):
+    """n images (n, 784) near the prototypes (10, 784): a prototype plus N(0, 0.1^2) pixel noise."""
+    return prototypes[torch.randint(10, (n,), generator=gen)] + 0.1 * torch.randn(n, 784, generator=gen)
+
+
+def test_memorisation_of_copies_of_fresh_noise_and_of_the_test_split():
+    gen = torch.Generator().manual_seed(0)
+    prototypes = torch.rand(10, 784, generator=gen) * 2 - 1
+    train, test = digit_like(2000, prototypes, gen), digit_like(1000, prototypes, gen)
+    threshold = memorisation_threshold(test, train)
+    # 1000 distinct distances: the 1st percentile lies between the 10th and the 11th smallest
+    assert threshold["memorised"] == 0.01 and threshold["percentile"] == 1.0 and threshold["threshold"] > 0
+    assert 0 <= threshold["held_out_memorised"] <= 0.05
+    copies = memorisation(train[torch.randperm(2000, generator=gen)[:300]], train, threshold)
+    assert copies["memorised"] == 1.0 and copies["threshold"] == threshold["threshold"]
+    noise = memorisation(torch.rand(300, 784, generator=gen) * 2 - 1, train, threshold)
+    assert noise["memorised"] == 0.0 and noise["n_samples"] == 300
+    with pytest.raises(ValueError, match="float"):
+        memorisation_threshold(test.to(torch.uint8), train)
 
 
 def test_inception_score_extremes():

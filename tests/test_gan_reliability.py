@@ -14,8 +14,8 @@ from common.paths import REPO
 from dcgan import bench as dcgan_bench
 from dcgan import train as dcgan_train
 from gan.checkpoints import export_generator, load_generator
-from gan.metrics import METRICS, evaluate_generator
-from gan.mnist import GANConfig, build_trainer, evaluator
+from gan.metrics import METRICS
+from gan.mnist import Evaluator, GANConfig, build_trainer
 from gan.trainer import recalibrate_batchnorm
 from mode_collapse import sweep_2d, train_2d, wgan_gp_mnist
 from part2_gan import bench, evaluate, interpolate, publish, train, train_classifier, tune
@@ -147,19 +147,18 @@ def test_classifier_publish_refuses_a_bad_classifier(tmp_path, monkeypatch, caps
 
 def test_the_moving_average_is_evaluated_as_it_is_exported(tmp_path, fake):
     images = torch.rand(256, 1, 28, 28) * 2 - 1
-    config = GANConfig(latent_dim=8, ema=0.5, eval_samples=64, out=str(tmp_path), device="cpu")
+    config = GANConfig(latent_dim=8, ema=0.5, eval_samples=64, out=str(tmp_path), device="cpu", data_dir=fake["data"])
     trainer = build_trainer(config, images, torch.device("cpu"))
     for _ in range(3):
         trainer.train_step()
     stale = copy.deepcopy(trainer.G_ema)  # its BatchNorm statistics are those of its first copy of G
-    evaluate, classifier, real = evaluator(config, images, torch.device("cpu"))
+    evaluate = Evaluator(config, images, torch.device("cpu"))
     evaluate(trainer)
     save_checkpoint(trainer.state_dict(), tmp_path / "checkpoint.pt")
     exported, _ = load_generator(export_generator(tmp_path / "checkpoint.pt", tmp_path / "g.pt", half=False))
 
     def metrics(G):
-        m = evaluate_generator(G, images, classifier, n_samples=64, real_predictions=real)
-        return {k: m[k] for k in METRICS}
+        return {k: v for k, v in evaluate.metrics(G)[0].items() if k in METRICS}
     row = trainer.evaluations[-1]
     assert row["G_ema"] == metrics(exported)
     assert row["G_ema"] != metrics(stale), "evaluating the average with stale statistics gives other numbers"
