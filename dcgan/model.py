@@ -20,30 +20,44 @@ A convolution followed by BatchNorm has no bias: BatchNorm's shift would cancel 
 Generator:     z (100, 1, 1) -> (2 ngf, 7, 7) -> (ngf, 14, 14) -> (1, 28, 28)
 Discriminator: image (1, 28, 28) -> (ndf, 14, 14) -> (2 ndf, 7, 7) -> 1 logit
 The committed model uses ngf = 64, ndf = 32 (train.py's defaults, chosen by tune.py).
+``extra`` adds that many 3 x 3 stride-1 layers (with BatchNorm and the network's activation) at
+each inner resolution -- 7 x 7 and 14 x 14 -- as the common 28 x 28 DCGANs do: more depth
+without leaving the paper's rules (still no pooling and no fully connected layer).
 """
 from torch import nn
 
 IMAGE_SHAPE = (1, 28, 28)
 
 
+def _block(conv, channels, activation):
+    return [conv, nn.BatchNorm2d(channels), activation]
+
+
+def _same_size(c, activation, transposed, extra):
+    """``extra`` 3 x 3 stride-1 layers keeping c channels and the map size, each with BatchNorm."""
+    kind = nn.ConvTranspose2d if transposed else nn.Conv2d
+    return [m for _ in range(extra) for m in _block(kind(c, c, 3, 1, 1, bias=False), c, activation())]
+
+
 class Generator(nn.Module):
     """Inputs: z (batch, latent_dim). Outputs: images (batch, 1, 28, 28) in [-1, 1].
 
     ngf: width of the generator; its feature maps have 2 ngf channels at 7 x 7 and ngf at 14 x 14.
+    extra: stride-1 layers added at 7 x 7 and at 14 x 14 (0: the committed model's layers).
     """
 
-    def __init__(self, latent_dim=100, ngf=64):
+    def __init__(self, latent_dim=100, ngf=64, extra=0):
         super().__init__()
-        self.latent_dim, self.ngf = latent_dim, ngf
+        self.latent_dim, self.ngf, self.extra = latent_dim, ngf, extra
+        relu = lambda: nn.ReLU(inplace=True)  # noqa: E731
         self.net = nn.Sequential(
             # (batch, latent_dim, 1, 1) -> (batch, 2 ngf, 7, 7): the projection of z
-            nn.ConvTranspose2d(latent_dim, 2 * ngf, kernel_size=7, stride=1, padding=0, bias=False),
-            nn.BatchNorm2d(2 * ngf),
-            nn.ReLU(inplace=True),
+            *_block(nn.ConvTranspose2d(latent_dim, 2 * ngf, kernel_size=7, stride=1, padding=0, bias=False),
+                    2 * ngf, relu()),
+            *_same_size(2 * ngf, relu, True, extra),
             # -> (batch, ngf, 14, 14): (7 - 1) * 2 - 2 * 1 + 4 = 14
-            nn.ConvTranspose2d(2 * ngf, ngf, kernel_size=4, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(ngf),
-            nn.ReLU(inplace=True),
+            *_block(nn.ConvTranspose2d(2 * ngf, ngf, kernel_size=4, stride=2, padding=1, bias=False), ngf, relu()),
+            *_same_size(ngf, relu, True, extra),
             # -> (batch, 1, 28, 28); no BatchNorm at the output
             nn.ConvTranspose2d(ngf, 1, kernel_size=4, stride=2, padding=1, bias=True),
             nn.Tanh(),
@@ -57,25 +71,35 @@ class Discriminator(nn.Module):
     """Inputs: images (batch, 1, 28, 28) in [-1, 1]. Outputs: logits (batch, 1); sigmoid(logit) = P(real).
 
     ndf: width of the discriminator; ndf channels at 14 x 14, 2 ndf at 7 x 7.
-    No sigmoid at the end: the losses use BCE-with-logits (objectives.py).
+    extra: stride-1 layers added at 14 x 14 and at 7 x 7 (0: the committed model's layers).
+    No sigmoid at the end: the losses use BCE-with-logits (gan/objectives.py).
     """
 
-    def __init__(self, ndf=64):
+    def __init__(self, ndf=64, extra=0):
         super().__init__()
-        self.ndf = ndf
+        self.ndf, self.extra = ndf, extra
+        leaky = lambda: nn.LeakyReLU(0.2, inplace=True)  # noqa: E731
         # (batch, 1, 28, 28) -> (batch, ndf, 14, 14): (28 + 2 * 1 - 4) / 2 + 1 = 14; no BatchNorm at the input
         self.conv1 = nn.Conv2d(1, ndf, kernel_size=4, stride=2, padding=1, bias=True)
-        self.act1 = nn.LeakyReLU(0.2, inplace=True)
+        self.act1 = leaky()
+        if extra:
+            self.extra1 = nn.Sequential(*_same_size(ndf, leaky, False, extra))
         # -> (batch, 2 ndf, 7, 7): (14 + 2 * 1 - 4) / 2 + 1 = 7
         self.conv2 = nn.Conv2d(ndf, 2 * ndf, kernel_size=4, stride=2, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(2 * ndf)
-        self.act2 = nn.LeakyReLU(0.2, inplace=True)
+        self.act2 = leaky()
+        if extra:
+            self.extra2 = nn.Sequential(*_same_size(2 * ndf, leaky, False, extra))
         # -> (batch, 1, 1, 1): one 7 x 7 kernel over the whole map, the logit
         self.conv3 = nn.Conv2d(2 * ndf, 1, kernel_size=7, stride=1, padding=0, bias=True)
 
     def forward(self, x):
         h = self.act1(self.conv1(x))             # (batch, ndf, 14, 14)
+        if self.extra:
+            h = self.extra1(h)
         h = self.act2(self.bn2(self.conv2(h)))   # (batch, 2 ndf, 7, 7)
+        if self.extra:
+            h = self.extra2(h)
         return self.conv3(h).view(x.shape[0], 1)  # (batch, 1)
 
 

@@ -72,27 +72,34 @@ def test_discriminator_returns_unbounded_logits():
     assert (high > 1).all() and (low < 0).all(), "a logit, not a probability"
 
 
-def expected_generator_parameters(latent_dim, ngf):
-    """From the documented layers: ConvT(latent, 2ngf, 7) + BN, ConvT(2ngf, ngf, 4) + BN, ConvT(ngf, 1, 4) + bias."""
+def _extra_layers(c, extra):
+    """extra 3 x 3 layers of c -> c channels without bias, each with a BatchNorm (scale and shift)."""
+    return extra * (c * c * 3 * 3 + 2 * c)
+
+
+def expected_generator_parameters(latent_dim, ngf, extra=0):
+    """From the documented layers: ConvT(latent, 2ngf, 7) + BN, ConvT(2ngf, ngf, 4) + BN, ConvT(ngf, 1, 4) + bias,
+    and the extra stride-1 layers at 2 ngf and at ngf channels."""
     project = latent_dim * (2 * ngf) * 7 * 7 + 2 * (2 * ngf)
     up1 = (2 * ngf) * ngf * 4 * 4 + 2 * ngf
     up2 = ngf * 1 * 4 * 4 + 1
-    return project + up1 + up2
+    return project + up1 + up2 + _extra_layers(2 * ngf, extra) + _extra_layers(ngf, extra)
 
 
-def expected_discriminator_parameters(ndf):
-    """Conv(1, ndf, 4) + bias, Conv(ndf, 2ndf, 4) + BN, Conv(2ndf, 1, 7) + bias."""
+def expected_discriminator_parameters(ndf, extra=0):
+    """Conv(1, ndf, 4) + bias, Conv(ndf, 2ndf, 4) + BN, Conv(2ndf, 1, 7) + bias, and the extra layers."""
     down1 = 1 * ndf * 4 * 4 + ndf
     down2 = ndf * (2 * ndf) * 4 * 4 + 2 * (2 * ndf)
     logit = (2 * ndf) * 7 * 7 + 1
-    return down1 + down2 + logit
+    return down1 + down2 + logit + _extra_layers(ndf, extra) + _extra_layers(2 * ndf, extra)
 
 
-@pytest.mark.parametrize("latent_dim, ngf, ndf", [(100, 64, 64), (100, 32, 32), (20, 16, 48)])
-def test_parameter_counts_match_the_documented_architecture(latent_dim, ngf, ndf):
-    G, D = Generator(latent_dim, ngf), Discriminator(ndf)
-    assert sum(p.numel() for p in G.parameters()) == expected_generator_parameters(latent_dim, ngf)
-    assert sum(p.numel() for p in D.parameters()) == expected_discriminator_parameters(ndf)
+@pytest.mark.parametrize("latent_dim, ngf, ndf, extra", [(100, 64, 64, 0), (100, 32, 32, 0), (20, 16, 48, 0),
+                                                        (100, 32, 16, 1), (10, 8, 8, 2)])
+def test_parameter_counts_match_the_documented_architecture(latent_dim, ngf, ndf, extra):
+    G, D = Generator(latent_dim, ngf, extra), Discriminator(ndf, extra)
+    assert sum(p.numel() for p in G.parameters()) == expected_generator_parameters(latent_dim, ngf, extra)
+    assert sum(p.numel() for p in D.parameters()) == expected_discriminator_parameters(ndf, extra)
     if (latent_dim, ngf, ndf) == (100, 64, 64):
         assert expected_generator_parameters(100, 64) == 759_681  # the numbers README.md quotes
         assert expected_discriminator_parameters(64) == 138_689
@@ -125,6 +132,26 @@ def test_initialisation_follows_the_stated_distributions():
         assert abs(w.mean() - 1) < 4 * 0.02 / w.numel() ** 0.5 and abs(w.std() / 0.02 - 1) < 0.35, m
         assert not torch.equal(m.weight, torch.ones_like(m.weight)), "drawn, not left at PyTorch's 1"
         assert torch.equal(m.bias, torch.zeros_like(m.bias)), m
+
+
+@pytest.mark.parametrize("extra", [1, 2])
+def test_extra_layers_keep_the_shapes_and_the_papers_rules(extra):
+    G, D = Generator(100, 8, extra), Discriminator(8, extra)
+    G.apply(weights_init)
+    D.apply(weights_init)
+    shapes = []
+    hooks = [m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:])))
+             for m in list(G.modules()) + list(D.modules()) if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    out = D(G(torch.randn(2, 100)))
+    for h in hooks:
+        h.remove()
+    assert out.shape == (2, 1)
+    assert shapes == ([(16, 7, 7)] * (1 + extra) + [(8, 14, 14)] * (1 + extra) + [(1, 28, 28)]
+                      + [(8, 14, 14)] * (1 + extra) + [(16, 7, 7)] * (1 + extra) + [(1, 1, 1)])
+    for net in (G, D):
+        assert not {type(m) for m in net.modules()} & {nn.Linear, nn.MaxPool2d, nn.AvgPool2d}
+    assert {type(m) for m in G.net} == {nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU, nn.Tanh}
+    assert isinstance(G.net[-2], nn.ConvTranspose2d), "no BatchNorm at the output"
 
 
 def test_the_papers_architecture_rules():
@@ -161,7 +188,7 @@ def test_train_script_writes_its_outputs_and_resumes(tmp_path):
     assert metrics["split"] == "test" and metrics["generator_steps"] == 4
     assert json.loads((run / "metrics.json").read_text())["config"]["ngf"] == 4
     G, state = load_generator(str(run / "checkpoint.pt"))
-    assert isinstance(G, Generator) and G.ngf == 4 and state["networks"]["discriminator"]["kwargs"] == {"ndf": 4}
+    assert isinstance(G, Generator) and G.ngf == 4 and state["networks"]["discriminator"]["kwargs"] == {"ndf": 4, "extra": 0}
     assert isinstance(build(state["networks"]["discriminator"]), Discriminator)
     assert state["config_type"] == "DCGANConfig" and state["config"]["ngf"] == 4
     more = train.main(["--epochs", "3", "--resume", "--out", str(run), "--data-dir", root])
