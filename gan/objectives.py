@@ -21,6 +21,10 @@ and generated samples (a probability for the standard GAN, a critic value for WG
 - MADGAN (Ghosh et al., 2018): k generators and a discriminator with k + 1 classes
   (0..k-1: made by generator j, k: real); D minimises the cross-entropy of those labels,
   each generator minimises -log D_real(G_j(z)).
+- PacGAN (Lin et al., 2018): the GAN's losses, with a discriminator that judges m samples at
+  once, concatenated (``pack``): a packed D sees whether a set of samples is diverse, so a
+  generator that puts them all on one mode is caught. The packing lives in the discriminator
+  (its first layer takes m samples); the objective is the non-saturating GAN's.
 """
 import torch
 from torch.func import functional_call
@@ -240,6 +244,14 @@ class MADGAN(Objective):
         # every generator wants its samples called real: minimise -log D_real(G_j(z))
         logits = D(fake)
         return F.cross_entropy(logits, self.real_targets(len(fake), fake.device)), {}
+
+
+def pack(x, m):
+    """PacGAN's packing: x (n, d, ...) -> (n / m, m d, ...), samples m i, ..., m i + m - 1 side by side
+    along dimension 1 (features of points, channels of images). n must be a multiple of m."""
+    if x.shape[0] % m:
+        raise ValueError(f"a batch of {x.shape[0]} cannot be packed in groups of {m}: use a multiple of {m}")
+    return x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
 
 
 def split_sizes(n, k):

@@ -2,7 +2,8 @@
 
 Generator:      z (latent_dim) -> [Linear(hidden), ReLU] x layers -> Linear(2), times scale
 Discriminator:  x (2), divided by scale -> [Linear(hidden), ReLU] x layers -> Linear(outputs) logits
-                (outputs = 1 for the GANs and the WGAN critics, k + 1 for MAD-GAN; no sigmoid)
+                (outputs = 1 for the GANs and the WGAN critics, k + 1 for MAD-GAN; no sigmoid);
+                with pack = m (PacGAN) it judges m points at once: input 2 m, one logit per m points
 MultiGenerator: k generators of the shape above, run as one batched matrix product per layer.
 
 ``scale`` is the extent of the data (2 for the ring, 4 for the grid): the networks work in
@@ -11,7 +12,7 @@ units where the data lie in about [-1, 1], as Metz et al. (2016) scale D's input
 import torch
 from torch import nn
 
-from gan.objectives import split_sizes
+from gan.objectives import pack, split_sizes
 
 
 def mlp(n_in, hidden, layers, n_out):
@@ -36,15 +37,16 @@ class Generator2D(nn.Module):
 
 
 class Discriminator2D(nn.Module):
-    """Inputs: points (batch, 2). Outputs: logits (batch, outputs); a critic value when outputs = 1 for WGANs."""
+    """Inputs: points (batch, 2). Outputs: logits (batch / pack, outputs); a critic value when outputs = 1
+    for WGANs. pack = m > 1: PacGAN's discriminator, one logit per m consecutive points."""
 
-    def __init__(self, hidden=128, layers=3, outputs=1, scale=1.0):
+    def __init__(self, hidden=128, layers=3, outputs=1, scale=1.0, pack=1):
         super().__init__()
-        self.scale = scale
-        self.net = mlp(2, hidden, layers, outputs)
+        self.scale, self.pack = scale, pack
+        self.net = mlp(2 * pack, hidden, layers, outputs)
 
     def forward(self, x):
-        return self.net(x / self.scale)
+        return self.net(pack(x / self.scale, self.pack))
 
 
 class GroupedLinear(nn.Module):

@@ -86,8 +86,9 @@ class Run2DConfig:
     generators: int = None
     lr_decay: bool = False
     generator_form: str = "non_saturating"
+    pack: int = 1
 OVERRIDABLE = ("latent_dim", "g_hidden", "g_layers", "d_hidden", "d_layers", "batch_size", "steps", "lr", "lr_g",
-               "generators", "unroll_steps")
+               "generators", "unroll_steps", "pack")
 
 
 def method_config(method, dataset="ring", **overrides):
@@ -115,6 +116,11 @@ def method_config(method, dataset="ring", **overrides):
     config.update({k: v for k, v in overrides.items() if v is not None})
     if "betas" in config:
         config["betas"] = list(config["betas"])
+    if config.get("pack", 1) > 1 and config["objective"] == "madgan":
+        raise ValueError("--pack is PacGAN's packed discriminator; MAD-GAN's D labels single samples")
+    if config["batch_size"] % config.get("pack", 1):
+        raise ValueError(f"--batch_size {config['batch_size']} cannot be packed in groups of {config['pack']}: "
+                         f"use a multiple of {config['pack']}")
     return Run2DConfig(**config)
 
 
@@ -129,7 +135,9 @@ def network_specs(config, mixture_):
         d_outputs = c.generators + 1
     else:
         generator, d_outputs = spec("2d.Generator", **g_kwargs), 1
-    return generator, spec("2d.Discriminator", hidden=c.d_hidden, layers=c.d_layers, outputs=d_outputs, scale=scale)
+    packing = {"pack": c.pack} if c.pack != 1 else {}  # PacGAN (Lin et al., 2018)
+    return generator, spec("2d.Discriminator", hidden=c.d_hidden, layers=c.d_layers, outputs=d_outputs, scale=scale,
+                           **packing)
 
 
 def build(config, data, device):
@@ -261,6 +269,8 @@ def build_parser():
                        help=f"hidden layers of the {name} (default {COMMON[net + '_layers']})")
     p.add_argument("--generators", type=positive_int, default=None, help="MAD-GAN's k (default: the dataset's)")
     p.add_argument("--unroll_steps", type=non_negative_int, default=None, help="Unrolled GAN's K")
+    p.add_argument("--pack", type=positive_int, default=None,
+                   help="PacGAN: the discriminator judges this many samples at once (the batch must be a multiple)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out (its own settings)")
     p.add_argument("--overwrite", action="store_true", help="replace the run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -8,7 +8,7 @@ import torch
 
 from gan.augment import DiffAugment, cutout, translate
 from gan.objectives import (MADGAN, WGANGP, NonSaturatingGAN, UnrolledGAN, WGANClip, generator_labels,
-                            gradient_penalty, split_sizes)
+                            gradient_penalty, pack, split_sizes)
 from mode_collapse.mixtures import ring
 from mode_collapse.models import Discriminator2D, Generator2D, MultiGenerator
 
@@ -256,3 +256,25 @@ def test_madgan_discriminator_loss_is_the_cross_entropy_of_the_maker():
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
     g_loss, _ = MADGAN(3).generator_loss(D, fake)
     assert g_loss.item() == pytest.approx(-torch.log_softmax(D(fake), 1)[:, 3].mean().item(), rel=1e-6)
+
+
+def test_pack_puts_consecutive_samples_side_by_side():
+    points = torch.arange(12.0).view(6, 2)  # point i is (2i, 2i + 1)
+    packed = pack(points, 3)
+    assert packed.shape == (2, 6) and packed[1].tolist() == [6.0, 7.0, 8.0, 9.0, 10.0, 11.0]
+    images = torch.arange(4.0).view(4, 1, 1, 1).expand(4, 1, 2, 2)
+    assert pack(images, 2).shape == (2, 2, 2, 2) and pack(images, 2)[1, :, 0, 0].tolist() == [2.0, 3.0]
+    with pytest.raises(ValueError, match="multiple of 4"):
+        pack(points, 4)
+
+
+def test_a_packed_discriminator_judges_each_group_of_m_points():
+    # D(x) = sum of the first coordinates of the m points of a pack: one logit per pack
+    D = Discriminator2D(layers=0, pack=2)
+    with torch.no_grad():
+        D.net[0].weight.copy_(torch.tensor([[1.0, 0.0, 1.0, 0.0]]))
+        D.net[0].bias.zero_()
+    x = torch.tensor([[1.0, 5.0], [2.0, 5.0], [10.0, 5.0], [20.0, 5.0]])
+    assert D(x).view(-1).tolist() == [3.0, 30.0]
+    loss, _ = NonSaturatingGAN().discriminator_loss(D, x, x)  # the GAN's losses on packs, unchanged
+    assert loss.shape == () and torch.isfinite(loss)

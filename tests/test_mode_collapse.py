@@ -92,6 +92,20 @@ def test_every_method_trains_in_the_shared_loop(tmp_path):
         assert (tmp_path / method / "checkpoint.pt").exists() and (tmp_path / method / "snapshots.pt").exists()
 
 
+def test_pacgan_trains_in_the_shared_loop_and_checks_its_batch(tmp_path):
+    config = train_2d.method_config("gan", "ring", steps=4, batch_size=32, latent_dim=8, g_hidden=16, d_hidden=16,
+                                    pack=4)
+    record = train_2d.train_2d(config, 0, str(tmp_path / "pac"), snapshots=2)
+    state = torch.load(tmp_path / "pac" / "checkpoint.pt", weights_only=True)
+    assert record["generator_steps"] == 4 and state["networks"]["discriminator"]["kwargs"]["pack"] == 4
+    assert state["discriminator"]["net.0.weight"].shape[1] == 8, "D's first layer takes 4 points"
+    with pytest.raises(ValueError, match="multiple of 3"):
+        odd = train_2d.method_config("gan", "ring", steps=2, batch_size=32, g_hidden=8, d_hidden=8, pack=3)
+        train_2d.train_2d(odd, 0, str(tmp_path / "odd"), snapshots=1)
+    with pytest.raises(ValueError, match="MAD-GAN"):
+        train_2d.method_config("madgan", "ring", pack=2)
+
+
 @pytest.mark.parametrize("method", ["wgan_gp", "unrolled5"])
 def test_a_2d_run_resumes_exactly(tmp_path, method):
     config = train_2d.method_config(method, "ring", steps=6, batch_size=32, latent_dim=8, g_hidden=16, d_hidden=16)
