@@ -15,22 +15,40 @@ from torch import nn
 from gan.objectives import pack, split_sizes
 
 
-def mlp(n_in, hidden, layers, n_out):
+class Maxout(nn.Module):
+    """The maximum of ``pieces`` linear units per output (Goodfellow et al., 2013):
+    (batch, n_in) -> (batch, n_out), max_j (W_j x + b_j)."""
+
+    def __init__(self, n_in, n_out, pieces):
+        super().__init__()
+        self.pieces, self.linear = pieces, nn.Linear(n_in, n_out * pieces)
+
+    def forward(self, x):
+        return self.linear(x).view(x.shape[0], -1, self.pieces).max(dim=2).values
+
+
+def mlp(n_in, hidden, layers, n_out, batch_norm=False, maxout=1):
+    """[Linear, (BatchNorm), ReLU] x layers -> Linear; with maxout = k > 1 the hidden layers are
+    maxout layers of k pieces instead (PacGAN's and VEEGAN's 2D discriminator)."""
     parts, width = [], n_in
     for _ in range(layers):
-        parts += [nn.Linear(width, hidden), nn.ReLU()]
+        if maxout > 1:
+            parts.append(Maxout(width, hidden, maxout))
+        else:
+            parts += [nn.Linear(width, hidden)] + ([nn.BatchNorm1d(hidden)] if batch_norm else []) + [nn.ReLU()]
         width = hidden
     parts.append(nn.Linear(width, n_out))
     return nn.Sequential(*parts)
 
 
 class Generator2D(nn.Module):
-    """Inputs: z (batch, latent_dim). Outputs: points (batch, 2), scale * net(z)."""
+    """Inputs: z (batch, latent_dim). Outputs: points (batch, 2), scale * net(z); batch_norm: after
+    every hidden layer (the PacGAN/VEEGAN generator)."""
 
-    def __init__(self, latent_dim=32, hidden=128, layers=2, scale=1.0):
+    def __init__(self, latent_dim=32, hidden=128, layers=2, scale=1.0, batch_norm=False):
         super().__init__()
         self.latent_dim, self.scale = latent_dim, scale
-        self.net = mlp(latent_dim, hidden, layers, 2)
+        self.net = mlp(latent_dim, hidden, layers, 2, batch_norm=batch_norm)
 
     def forward(self, z):
         return self.scale * self.net(z)
@@ -40,10 +58,10 @@ class Discriminator2D(nn.Module):
     """Inputs: points (batch, 2). Outputs: logits (batch / pack, outputs); a critic value when outputs = 1
     for WGANs. pack = m > 1: PacGAN's discriminator, one logit per m consecutive points."""
 
-    def __init__(self, hidden=128, layers=3, outputs=1, scale=1.0, pack=1):
+    def __init__(self, hidden=128, layers=3, outputs=1, scale=1.0, pack=1, maxout=1):
         super().__init__()
         self.scale, self.pack = scale, pack
-        self.net = mlp(2 * pack, hidden, layers, outputs)
+        self.net = mlp(2 * pack, hidden, layers, outputs, maxout=maxout)
 
     def forward(self, x):
         return self.net(pack(x / self.scale, self.pack))

@@ -278,3 +278,15 @@ def test_a_packed_discriminator_judges_each_group_of_m_points():
     assert D(x).view(-1).tolist() == [3.0, 30.0]
     loss, _ = NonSaturatingGAN().discriminator_loss(D, x, x)  # the GAN's losses on packs, unchanged
     assert loss.shape == () and torch.isfinite(loss)
+
+
+def test_maxout_layer_and_the_papers_2d_networks():
+    from mode_collapse.models import Maxout
+    layer = Maxout(2, 3, pieces=5)
+    x = torch.randn(7, 2)
+    by_hand = (x @ layer.linear.weight.T + layer.linear.bias).view(7, 3, 5).max(2).values
+    assert torch.equal(layer(x), by_hand)
+    D = Discriminator2D(hidden=200, layers=3, maxout=5)
+    assert sum(isinstance(m, Maxout) for m in D.modules()) == 3 and D(torch.randn(4, 2)).shape == (4, 1)
+    G = Generator2D(latent_dim=2, hidden=400, layers=4, batch_norm=True)
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in G.modules()) == 4 and G(torch.randn(8, 2)).shape == (8, 2)
