@@ -85,3 +85,28 @@ def plot_row(images, labels, confidences, path=None, title=None, ax_row=None):
             fig.savefig(path, dpi=130)
             plt.close(fig)
     return fig
+
+
+def pair_rows(G, classifier, pairs, steps=7, candidates=2000, seed=0, device="cpu"):
+    """For each (digit_from, digit_to) of ``pairs``, the linear and the spherical row between the
+    same end points: [{"from", "to", "interpolation", "images", "predicted", "confidence"}, ...]."""
+    rows = []
+    for a, b in pairs:
+        for spherical in (False, True):
+            images, labels, confs = interpolation_row(G, classifier, a, b, steps, spherical, candidates, seed, device)
+            rows.append({"from": a, "to": b, "interpolation": "spherical" if spherical else "linear",
+                         "images": images, "predicted": labels, "confidence": confs})
+    return rows
+
+
+def plot_pairs(rows, path, title):
+    """One row of images per entry of pair_rows, labelled with its digits and kind, each image
+    captioned with the classifier's digit and confidence; saved atomically to ``path``."""
+    from common.outputs import save_figure, subplots
+    n = len(rows[0]["images"])
+    fig, axes = subplots(len(rows), n, figsize=(1.25 * n, 1.45 * len(rows) + 0.5), squeeze=False)
+    for ax_row, row in zip(axes, rows):
+        plot_row(row["images"], row["predicted"], row["confidence"], ax_row=ax_row)
+        ax_row[0].set_ylabel(f"{row['from']} to {row['to']}\n{row['interpolation']}", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)

@@ -96,6 +96,19 @@ def test_interpolation_row_goes_between_the_chosen_classes():
         interpolate.find_endpoints(G, clf, 3, 3)
 
 
+def test_pairs_of_digits_linear_and_spherical(tmp_path):
+    G, clf = _BrightnessGenerator(), StubClassifier()
+    rows = interpolate.pair_rows(G, clf, [(1, 8), (2, 6)], steps=7, candidates=500)
+    assert [(r["from"], r["to"], r["interpolation"]) for r in rows] == [
+        (1, 8, "linear"), (1, 8, "spherical"), (2, 6, "linear"), (2, 6, "spherical")]
+    for r in rows:
+        assert r["images"].shape == (9, 1, 28, 28) and r["predicted"][0] == r["from"] and r["predicted"][-1] == r["to"]
+    assert torch.equal(rows[0]["images"][0], rows[1]["images"][0]), "both kinds start at the same end point"
+    assert not torch.equal(rows[0]["images"][4], rows[1]["images"][4]), "and take different paths"
+    path = interpolate.plot_pairs(rows, str(tmp_path / "pairs.png"), "title")
+    assert (tmp_path / "pairs.png").stat().st_size > 0 and path == str(tmp_path / "pairs.png")
+
+
 def test_snapshots_and_history_files(tmp_path):
     root = make_fake_mnist(str(tmp_path / "data"), n=256)
     metrics = train.main(["--data-dir", root, "--epochs", "2", "--no_eval", "--quiet", "--latent_dim", "8",
