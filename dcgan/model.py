@@ -26,6 +26,8 @@ without leaving the paper's rules (still no pooling and no fully connected layer
 """
 from torch import nn
 
+from gan.objectives import pack
+
 IMAGE_SHAPE = (1, 28, 28)
 
 
@@ -40,13 +42,14 @@ def _same_size(c, activation, transposed, extra):
 
 
 class Generator(nn.Module):
-    """Inputs: z (batch, latent_dim). Outputs: images (batch, 1, 28, 28) in [-1, 1].
+    """Inputs: z (batch, latent_dim). Outputs: images (batch, channels, 28, 28) in [-1, 1].
 
     ngf: width of the generator; its feature maps have 2 ngf channels at 7 x 7 and ngf at 14 x 14.
     extra: stride-1 layers added at 7 x 7 and at 14 x 14 (0: the committed model's layers).
+    channels: 1 for MNIST, 3 for Stacked MNIST (a digit per channel).
     """
 
-    def __init__(self, latent_dim=100, ngf=64, extra=0):
+    def __init__(self, latent_dim=100, ngf=64, extra=0, channels=1):
         super().__init__()
         self.latent_dim, self.ngf, self.extra = latent_dim, ngf, extra
         relu = lambda: nn.ReLU(inplace=True)  # noqa: E731
@@ -58,8 +61,8 @@ class Generator(nn.Module):
             # -> (batch, ngf, 14, 14): (7 - 1) * 2 - 2 * 1 + 4 = 14
             *_block(nn.ConvTranspose2d(2 * ngf, ngf, kernel_size=4, stride=2, padding=1, bias=False), ngf, relu()),
             *_same_size(ngf, relu, True, extra),
-            # -> (batch, 1, 28, 28); no BatchNorm at the output
-            nn.ConvTranspose2d(ngf, 1, kernel_size=4, stride=2, padding=1, bias=True),
+            # -> (batch, channels, 28, 28); no BatchNorm at the output
+            nn.ConvTranspose2d(ngf, channels, kernel_size=4, stride=2, padding=1, bias=True),
             nn.Tanh(),
         )
 
@@ -72,15 +75,17 @@ class Discriminator(nn.Module):
 
     ndf: width of the discriminator; ndf channels at 14 x 14, 2 ndf at 7 x 7.
     extra: stride-1 layers added at 14 x 14 and at 7 x 7 (0: the committed model's layers).
+    channels: of the images (1, or 3 for Stacked MNIST). pack = m > 1: PacGAN's discriminator
+    (Lin et al., 2018), m images stacked along the channels, one logit per m images.
     No sigmoid at the end: the losses use BCE-with-logits (gan/objectives.py).
     """
 
-    def __init__(self, ndf=64, extra=0):
+    def __init__(self, ndf=64, extra=0, channels=1, pack=1):
         super().__init__()
-        self.ndf, self.extra = ndf, extra
+        self.ndf, self.extra, self.pack = ndf, extra, pack
         leaky = lambda: nn.LeakyReLU(0.2, inplace=True)  # noqa: E731
-        # (batch, 1, 28, 28) -> (batch, ndf, 14, 14): (28 + 2 * 1 - 4) / 2 + 1 = 14; no BatchNorm at the input
-        self.conv1 = nn.Conv2d(1, ndf, kernel_size=4, stride=2, padding=1, bias=True)
+        # (batch, channels, 28, 28) -> (batch, ndf, 14, 14): (28 + 2 * 1 - 4) / 2 + 1 = 14; no BatchNorm at the input
+        self.conv1 = nn.Conv2d(channels * pack, ndf, kernel_size=4, stride=2, padding=1, bias=True)
         self.act1 = leaky()
         if extra:
             self.extra1 = nn.Sequential(*_same_size(ndf, leaky, False, extra))
@@ -94,6 +99,7 @@ class Discriminator(nn.Module):
         self.conv3 = nn.Conv2d(2 * ndf, 1, kernel_size=7, stride=1, padding=0, bias=True)
 
     def forward(self, x):
+        x = pack(x, self.pack)
         h = self.act1(self.conv1(x))             # (batch, ndf, 14, 14)
         if self.extra:
             h = self.extra1(h)

@@ -268,3 +268,37 @@ def test_a_methods_generator_rate_for_a_dataset_wins_over_the_datasets():
     assert method_config("madgan", "ring").lr_g == DATASETS["ring"]["gan_lr_g"]
     assert method_config("gan", "grid").lr_g == DATASETS["grid"]["gan_lr_g"]
     assert method_config("madgan", "grid", lr_g=1e-3).lr_g == 1e-3  # an explicit override wins over both
+
+
+# ----------------------------------------------------------------------------- Stacked MNIST
+def test_stacked_mnist_stacks_three_digits_and_names_their_mode():
+    from mode_collapse.stacked_mnist import stack_mnist
+    images = torch.arange(10.0).view(10, 1, 1, 1).expand(10, 1, 28, 28)  # image k is the constant k
+    labels = torch.arange(10)
+    stacks, modes = stack_mnist(images, labels, 500, seed=1)
+    assert stacks.shape == (500, 3, 28, 28) and modes.shape == (500,)
+    digits = stacks[:, :, 0, 0].long()
+    assert torch.equal(modes, digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2])
+    assert len(set(modes.tolist())) > 350, "500 draws of 1,000 equally likely triples hit about 390 modes"
+    again, _ = stack_mnist(images, labels, 500, seed=1)
+    assert torch.equal(again, stacks)
+
+
+def test_modes_are_read_channel_by_channel_and_counted():
+    from mode_collapse.stacked_mnist import mode_coverage, modes_of
+    centres = torch.linspace(-0.9, 0.9, 10)  # StubClassifier calls brightness centres[k] digit k
+    stacks = torch.stack([centres[[3, 1, 4]], centres[[1, 5, 9]]]).view(2, 3, 1, 1).expand(2, 3, 28, 28)
+    from tests.gan_helpers import StubClassifier
+    assert modes_of(stacks, StubClassifier()).tolist() == [314, 159]
+    one = mode_coverage(torch.full((26_000,), 7))
+    assert one["modes"] == 1 and one["kl"] == pytest.approx(math.log(1000))
+    every = mode_coverage(torch.arange(26_000) % 1000)
+    assert every["modes"] == 1000 and every["kl"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_three_channel_and_packed_dcgan():
+    from dcgan.model import Discriminator as DCDiscriminator
+    from dcgan.model import Generator as DCGenerator
+    G, D = DCGenerator(100, 8, channels=3), DCDiscriminator(8, channels=3, pack=2)
+    x = G(torch.randn(6, 100))
+    assert x.shape == (6, 3, 28, 28) and D(x).shape == (3, 1) and D.conv1.in_channels == 6
