@@ -13,7 +13,7 @@ from common.paths import repo_relative
 from gan.checkpoints import load_generator
 from gan.classifier import load_classifier
 from gan.data import SPLITS, load_mnist_tensor
-from gan.memorisation import memorisation, memorisation_threshold
+from gan.memorisation import memorisation_against
 from gan.metrics import METRICS, evaluate_against, generate, real_reference
 
 IMAGE_FAMILIES = ("mlp.", "dcgan.")  # the MNIST generators; the 2D ones are measured by mode_collapse/
@@ -47,9 +47,7 @@ def evaluate(config):
     metrics = evaluate_against(fake, real_reference(real, classifier, seed=config.seed), classifier)
     if state.get("split") == "train" and split == "test":  # memorisation: the training images against unseen ones
         train_images, _ = load_mnist_tensor("train", config.data_dir)
-        threshold = memorisation_threshold(real, train_images)
-        metrics["memorisation"] = memorisation(fake, train_images, threshold)
-        metrics["real"]["memorisation"] = {k: threshold[k] for k in ("held_out_memorised", "threshold", "percentile")}
+        metrics["memorisation"], metrics["real"]["memorisation"] = memorisation_against(fake, real, train_images)
     trained, seconds = state.get("config", {}), state.get("seconds", float("nan"))
     epochs = state.get("step", 0) / state["steps_per_epoch"] if state.get("steps_per_epoch") else trained.get("epochs")
     return {**{k: metrics[k] for k in METRICS},

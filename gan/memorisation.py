@@ -123,3 +123,11 @@ def memorisation(fake, train_images, threshold, chunk=CHUNK):
     tau = threshold["threshold"]
     return {"memorised": (d < tau).double().mean().item(), "threshold": tau,
             "percentile": threshold["percentile"], "n_samples": len(d)}
+
+
+def memorisation_against(fake, test_images, train_images):
+    """(memorisation of fake, what unseen test images score against the same kind of threshold):
+    the two entries an evaluation records, one under the samples and one under "real"."""
+    threshold = memorisation_threshold(test_images, train_images)
+    return (memorisation(fake, train_images, threshold),
+            {k: threshold[k] for k in ("held_out_memorised", "threshold", "percentile")})

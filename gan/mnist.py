@@ -27,7 +27,7 @@ from gan.augment import POLICIES, DiffAugment
 from gan.checkpoints import build, count_parameters, spec
 from gan.classifier import load_classifier
 from gan.data import SPLITS, ImageBatches, load_mnist_tensor
-from gan.memorisation import memorisation, memorisation_threshold
+from gan.memorisation import memorisation_against
 from gan.metrics import METRICS, evaluate_against, generate, real_reference
 from gan.objectives import NonSaturatingGAN
 from gan.samples import ImageSnapshots, plot_history
@@ -156,10 +156,8 @@ class Evaluator:
         metrics.update(evaluated_against="test", classifier={k: self.record.get(k) for k in (
             "split", "held_out_accuracy", "how")})
         if self.config.split == "train":
-            threshold = memorisation_threshold(self.test, self.train_images)
-            metrics["memorisation"] = memorisation(fake, self.train_images, threshold)
-            metrics["real"]["memorisation"] = {k: threshold[k] for k in ("held_out_memorised", "threshold",
-                                                                           "percentile")}
+            metrics["memorisation"], metrics["real"]["memorisation"] = memorisation_against(
+                fake, self.test, self.train_images)
         return metrics
 
 

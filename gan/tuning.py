@@ -15,9 +15,9 @@ import os
 from common.cli import ArgumentParser, add_common_args, positive_int, setup_run, write_json
 from common.paths import RESULTS
 from gan.checkpoints import count_parameters, load_generator
-from gan.classifier import load_classifier
-from gan.data import add_data_args, load_mnist_tensor
-from gan.metrics import METRICS, evaluate_generator
+from gan.data import add_data_args
+from gan.evaluation import EvalConfig, evaluate
+from gan.metrics import METRICS
 from gan.mnist import train
 from gan.trainer import TRAINING_KIND
 
@@ -89,14 +89,13 @@ def merge(table, line):
 
 
 def metrics_of_checkpoint(run, data_dir, device, classifier=None):
-    """The metrics.json a stopped run would have written: its last checkpoint, evaluated now."""
+    """The metrics.json a stopped run would have written: its last checkpoint, evaluated now as a
+    finished run is (gan/evaluation.py: against the held-out test split)."""
     path = os.path.join(run, "checkpoint.pt")
     G, state = load_generator(path, device)
     if state["kind"] != TRAINING_KIND:
         raise ValueError(f"--record: {path} is not a training checkpoint")
-    images, _ = load_mnist_tensor(state["split"], data_dir)
-    model, _ = load_classifier(classifier, device)
-    metrics = evaluate_generator(G, images, model, device=device)
+    metrics = evaluate(EvalConfig(checkpoint=path, data_dir=data_dir, classifier=classifier, device=str(device)))
     D_params = sum(v.numel() for k, v in state["discriminator"].items() if "running" not in k and "num_batches" not in k)
     epochs = state["step"] / state["steps_per_epoch"]
     return {**metrics, "config": state["config"], "split": state["split"], "epochs": epochs,
