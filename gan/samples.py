@@ -78,17 +78,26 @@ def plot_history(history, path=None, title="GAN training", window=None):
     window = window or max(1, len(steps) // 200)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
     x = steps[window - 1:] if window > 1 and len(steps) >= window else steps
-    ax1.plot(x, moving_average(history["d_loss"], window), label="D loss")
-    ax1.plot(x, moving_average(history["g_loss"], window), label="G loss")
-    ax1.set_xlabel("generator step")
-    ax1.set_ylabel("loss" + (f" (moving average of {window})" if window > 1 else ""))
-    ax1.legend()
-    ax2.plot(x, moving_average(history["d_real"], window), label="D(x), real")
-    ax2.plot(x, moving_average(history["d_fake"], window), label="D(G(z)), generated")
-    ax2.set_xlabel("generator step")
-    ax2.set_ylabel("mean discriminator output")
-    ax2.legend()
-    fig.suptitle(title)
+    for ax, keys in ((ax1, (("d_loss", "D loss"), ("g_loss", "G loss"))),
+                     (ax2, (("d_real", "D(x), real images"), ("d_fake", "D(G(z)), generated")))):
+        for key, label in keys:
+            if window > 1:  # every step, faint, under its moving average
+                raw, = ax.plot(steps, history[key], lw=0.4, alpha=0.25)
+                ax.plot(x, moving_average(history[key], window), color=raw.get_color(), label=label)
+            else:
+                ax.plot(steps, history[key], label=label)
+        ax.set_xlabel("generator step")
+        ax.legend(fontsize=8)
+    ax1.set_ylabel("loss")
+    outputs = [v for v in history["d_real"] + history["d_fake"] if v == v]
+    if all(0 <= v <= 1 for v in outputs):  # probabilities: the whole range, from 0
+        ax2.set_ylabel("mean discriminator output")
+        ax2.axhline(0.5, color="grey", lw=0.6, ls=":")
+        ax2.set_ylim(0, 1)
+    else:  # a critic's unbounded scores (WGAN)
+        ax2.set_ylabel("mean critic score")
+    fig.suptitle(title + (f"\nfaint: every step; solid: moving average over {window} steps" if window > 1 else ""),
+                 fontsize=10)
     fig.tight_layout()
     if path is None:
         return fig

@@ -77,9 +77,10 @@ def plot_curves(records, path, methods, datasets=("ring", "grid"), n_modes=None)
         axes[d, 1].set_ylabel(f"{dataset}: high-quality samples (%)")
         for ax in axes[d]:
             ax.set_xlabel("generator step")
-    axes[0, 0].legend(fontsize=8)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.suptitle("Mode collapse over training (mean over seeds, band: min to max)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.82, 1))
+    fig.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(0.83, 0.95))  # outside the axes
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -42,6 +42,8 @@ def build_parser():
     p.add_argument("--figure", metavar="PATH", default=None,
                    help="with --publish/--results: the figure of the merged records (default: the committed "
                         "one with --publish, else beside the results file)")
+    p.add_argument("--plot_only", action="store_true",
+                   help="train nothing: redraw the figure from the records of --publish or --results")
     add_output_args(p, "runs/sweep", PUBLISHED_RESULTS, resume=True)
     return p
 
@@ -139,7 +141,7 @@ def summarise(records):
 
 
 def plot_sweep(records, path):
-    fig, ax = subplots(figsize=(6, 3.8))
+    fig, ax = subplots(figsize=(8, 3.8))
     for model, style in (("lstm", "o-"), ("rnn", "s--")):
         stats = summarise(records).get(model)
         if not stats:
@@ -154,7 +156,7 @@ def plot_sweep(records, path):
     ax.set_xlabel("palindrome length T")
     ax.set_ylabel("validation accuracy")
     ax.set_ylim(0, 1.03)
-    ax.legend(fontsize=8, loc="center left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))  # outside: the bands fill the axes
     ax.set_title("Palindrome task: last digit from the first T-1")
     save_figure(fig, path)
 
@@ -171,6 +173,15 @@ def main(argv=None):
         raise UsageError("--figure is the figure of --publish or --results: give one of them")
     figure = args.figure or (PUBLISHED_FIGURE if target == PUBLISHED_RESULTS
                              else os.path.splitext(target or "")[0] + ".png")
+    if args.plot_only:
+        if not target:
+            raise UsageError("--plot_only redraws the figure of --publish or --results: give one of them")
+        records = like(load_records(target, missing_ok=False), sweep_configs(args, args.out)[0])
+        if not records:
+            raise ValueError(f"{target} has no records trained with these settings (--max_steps {args.max_steps})")
+        plot_sweep(records, figure)
+        print(f"drew {figure} from {len(records)} records of {target}")
+        return records
     if target:
         load_records(target)  # a file that cannot be merged into fails now, not after the sweep
     out = prepare_run_folder(parser, args, argv, marker="palindrome_sweep.json")

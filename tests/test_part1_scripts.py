@@ -71,11 +71,24 @@ def test_a_resumed_sweep_trains_only_what_it_lacks(tmp_path, monkeypatch):
     assert [(r["T"], r["seed"]) for r in more] == [(3, 0), (4, 0)] and more[0] == first[0], "T = 3 not rerun"
     assert sweep.summarise(more)["rnn"][4][0] == more[1]["val_accuracy"]
 
+def test_plot_only_redraws_the_figure_from_the_results_and_trains_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "results.json"
+    target.write_text(open(COMMITTED_SWEEP).read())
+    before = target.read_bytes()
+    records = sweep.main(["--plot_only", "--results", str(target), "--figure", str(tmp_path / "fig.png")])
+    assert len(records) == len(json.load(open(COMMITTED_SWEEP))), "the committed records have the default settings"
+    assert target.read_bytes() == before and (tmp_path / "fig.png").stat().st_size > 0
+    assert not (tmp_path / "runs").exists(), "nothing trained"
+    with pytest.raises(ValueError, match="no records trained with these settings"):
+        sweep.main(["--plot_only", "--results", str(target), "--max_steps", "7"])
+
 
 @pytest.mark.parametrize("script, argv, fragment", [
     (sweep, ["--results", "NOT_JSON"], "is not a results file"),
     (sweep, ["--figure", "x.png"], "--figure is the figure of --publish or --results"),
     (sweep, ["--lengths", "1"], "T is at least 2"),
+    (sweep, ["--plot_only"], "--plot_only redraws the figure of --publish or --results"),
     (sweep, ["--publish", "--results", "x.json"], "not allowed with"),
     (gradient_flow, ["--T", "1"], "--T must be at least 2"),
     (bench, ["--out", REPORT], "committed results"),

@@ -162,3 +162,19 @@ def test_bad_input_gives_one_line(tmp_path, script, args, fragment):
     torch.save({"kind": "part1_lstm/palindrome"}, tmp_path / "part1.pt")
     result = run_script(script, *[a.replace("{tmp}", str(tmp_path)) for a in args], "--out", tmp_path / "o")
     assert_one_line_error(result, fragment)
+
+
+def test_loss_plot_starts_the_discriminator_axis_at_zero_and_labels_a_critic():
+    import matplotlib
+    matplotlib.use("Agg")
+    from gan.samples import plot_history
+    n = 400
+    probabilities = {"step": list(range(1, n + 1)), "d_loss": [1.3] * n, "g_loss": [0.8] * n,
+                     "d_real": [0.6] * n, "d_fake": [0.4] * n}
+    fig = plot_history(probabilities, title="t")
+    ax1, ax2 = fig.axes
+    assert ax2.get_ylim() == (0, 1) and ax2.get_ylabel() == "mean discriminator output"
+    assert "moving average over 2 steps" in fig._suptitle.get_text()
+    assert len(ax1.lines) == 4, "each loss drawn raw (faint) and averaged"
+    critic = probabilities | {"d_real": [3.0] * n, "d_fake": [-2.0] * n}
+    assert plot_history(critic, title="t").axes[1].get_ylabel() == "mean critic score"
