@@ -27,7 +27,8 @@ from gan.mnist import GANConfig, command_line_config, train
 from gan.objectives import WGANGP
 
 COMMITTED_RESULTS = os.path.join(RESULTS, "mode_collapse_mnist.json")
-METRIC_KEYS = ("inception_score", "fid", "classes_covered", "kl_uniform", "class_histogram")
+REQUIRED = ("inception_score", "fid", "classes_covered", "kl_uniform")
+METRIC_KEYS = (*REQUIRED, "kid", "precision", "recall", "memorisation", "class_histogram")
 
 
 @dataclass
@@ -73,7 +74,7 @@ def read_gan_results(path):
             gan = json.load(f)
     except (OSError, ValueError) as err:
         raise ValueError(f"cannot read --gan_results {path}: {err}") from None
-    missing = [k for k in METRIC_KEYS[:4] if not isinstance(gan, dict) or k not in gan]
+    missing = [k for k in REQUIRED if not isinstance(gan, dict) or k not in gan]
     if missing:
         raise ValueError(f"--gan_results {path} lacks {', '.join(missing)}")
     return gan
@@ -82,7 +83,7 @@ def read_gan_results(path):
 def comparison(wgan_metrics, gan, gan_path):
     """The results record: both models' metrics side by side, and what each was trained with."""
     cfg = wgan_metrics["config"]
-    wgan = {k: wgan_metrics[k] for k in METRIC_KEYS}
+    wgan = {k: wgan_metrics[k] for k in METRIC_KEYS if k in wgan_metrics}
     wgan.update(epochs=wgan_metrics["epochs"], generator_steps=wgan_metrics["generator_steps"],
                 discriminator_steps=wgan_metrics["discriminator_steps"], seconds=wgan_metrics["seconds"],
                 lr=cfg["lr"], betas=[cfg["beta1"], cfg["beta2"]], batch_size=cfg["batch_size"],
@@ -90,8 +91,9 @@ def comparison(wgan_metrics, gan, gan_path):
                 n_samples=wgan_metrics["n_samples"], seed=cfg["seed"])
     if wgan_metrics.get("evaluations"):
         wgan["evaluations"] = wgan_metrics["evaluations"]
-    record = {"split": wgan_metrics["split"], "train_images": wgan_metrics["train_images"], "wgan_gp": wgan,
-              "gan": None, "real": {k: wgan_metrics["real"][k] for k in METRIC_KEYS[:4]},
+    record = {"split": wgan_metrics["split"], "evaluated_against": wgan_metrics.get("evaluated_against"),
+              "train_images": wgan_metrics["train_images"], "wgan_gp": wgan,
+              "gan": None, "real": {k: v for k, v in wgan_metrics["real"].items() if k in METRIC_KEYS},
               "classifier": wgan_metrics.get("classifier")}
     if gan is not None:
         record["gan"] = {k: gan.get(k) for k in (*METRIC_KEYS, "epochs", "training_seconds", "split", "lr",
