@@ -2,6 +2,8 @@
 
     python part2_gan/train_classifier.py --data-dir ../shared/data              # into runs/classifier
     python part2_gan/train_classifier.py --data-dir ../shared/data --publish    # replaces gan/weights/mnist_classifier.pt
+    python part2_gan/train_classifier.py --data-dir ../shared/data --publish --from_run runs/classifier
+                                         # publishes a classifier trained before, after re-measuring it
 
 With the training split (the default) it trains on the 60,000 training images less a seeded
 validation part (--validation), keeps the weights of the epoch with the best validation
@@ -9,7 +11,10 @@ accuracy (early stopping: it stops after --patience epochs without a better one)
 the accuracy on the 10,000 test images, which neither it nor any generator has seen. With
 --split test (machines that have only the test split) it trains on 8,000 test images and tests
 on the other 2,000. Every GAN metric is measured with the committed weights, so --publish
-replaces them only with a classifier whose held-out accuracy is at least --min_accuracy.
+replaces them only with a classifier whose held-out accuracy is at least --min_accuracy, and
+records its metrics in report/results/mnist_classifier.json. --from_run publishes the classifier
+of an earlier run instead of training one: its held-out accuracy is measured again and must
+match the run's record.
 """
 import copy
 import os
@@ -18,9 +23,10 @@ import time
 import torch
 from torch.nn import functional as F
 
-from common.checkpoint import save_checkpoint
-from common.cli import (ArgumentParser, add_common_args, fraction, hardware_description, non_negative_int,
+from common.checkpoint import load_checkpoint, load_weights, save_checkpoint
+from common.cli import (ArgumentParser, UsageError, add_common_args, fraction, hardware_description, non_negative_int,
                         positive_float, positive_int, progress, run_main, setup_run, write_json)
+from common.paths import RESULTS
 from common.runs import prepare_out
 from gan.classifier import CLASSIFIER_KIND, COMMITTED_WEIGHTS, MNISTClassifier, predict, random_affine
 from gan.data import ImageBatches, add_data_args, load_mnist_tensor
@@ -40,6 +46,8 @@ def build_parser():
     p.add_argument("--publish", action="store_true",
                    help="also replace the committed weights (gan/weights/mnist_classifier.pt) if accurate enough")
     p.add_argument("--min_accuracy", type=fraction, default=0.99, help="held-out accuracy --publish requires")
+    p.add_argument("--from_run", metavar="RUN", default=None,
+                   help="with --publish: train nothing, publish the classifier of folder RUN after re-measuring it")
     p.add_argument("--overwrite", action="store_true", help="replace the run in --out")
     p.add_argument("--quiet", action="store_true")
     add_common_args(p, out="runs/classifier")
@@ -102,8 +110,39 @@ def fit(model, splits, args, device):
     return model, best[2], history
 
 
+def publish(state, min_accuracy):
+    """Replace the committed weights with ``state`` and record its metrics, if accurate enough."""
+    report = {k: v for k, v in state.items() if k not in ("kind", "model")}
+    if report["held_out_accuracy"] < min_accuracy:
+        raise ValueError(f"--publish: held-out accuracy {report['held_out_accuracy']:.4f} is below --min_accuracy "
+                         f"{min_accuracy}; the committed weights were left as they are")
+    print(f"replaced {save_checkpoint(state, COMMITTED_WEIGHTS)} and "
+          f"{write_json(os.path.join(RESULTS, 'mnist_classifier.json'), report)}")
+
+
+def publish_run(args, device):
+    """--from_run: the classifier of an earlier run, its held-out accuracy measured again, published."""
+    path = os.path.join(args.from_run, "mnist_classifier.pt")
+    state = load_checkpoint(path, CLASSIFIER_KIND)
+    model = MNISTClassifier()
+    load_weights(model, state["model"], path)
+    splits, _ = make_splits(state["split"], args.data_dir, args.seed)
+    how = f"the {len(splits['held_out'][0]):,} held-out images"
+    measured = accuracy(model.to(device).eval(), *splits["held_out"])
+    if state["split"] != "train" or abs(measured - state["held_out_accuracy"]) > 1e-4:
+        raise ValueError(f"--from_run: {path} records held-out accuracy {state['held_out_accuracy']:.4f} on the "
+                         f"{state['split']} split; measured again on {how}: {measured:.4f}. Not published")
+    print(f"{path}: held-out accuracy {measured:.4f} on {how}, as recorded")
+    publish(state, args.min_accuracy)
+    return state
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.from_run:
+        if not args.publish:
+            raise UsageError("--from_run publishes an earlier run's classifier: give --publish too")
+        return publish_run(args, setup_run(args))
     args.out = prepare_out(args.out, overwrite=args.overwrite)
     device = setup_run(args)
     splits, how = make_splits(args.split, args.data_dir, args.seed, args.validation)
@@ -121,10 +160,7 @@ def main(argv=None):
     print(f"held-out accuracy {report['held_out_accuracy']:.4f} ({how}); epoch {best_epoch} kept; {seconds:.0f} s")
     print(f"wrote {weights} and metrics.json in {args.out}")
     if args.publish:
-        if report["held_out_accuracy"] < args.min_accuracy:
-            raise ValueError(f"--publish: held-out accuracy {report['held_out_accuracy']:.4f} is below --min_accuracy "
-                             f"{args.min_accuracy}; the committed weights were left as they are")
-        print(f"replaced {save_checkpoint(state, COMMITTED_WEIGHTS)}")
+        publish(state, args.min_accuracy)
     return report
 
 

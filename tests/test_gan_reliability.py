@@ -2,6 +2,7 @@
 nothing committed or earlier is destroyed, and the moving average is evaluated as it is exported."""
 import copy
 import hashlib
+import json
 import os
 import stat
 
@@ -185,3 +186,26 @@ def test_a_read_only_out_fails_before_training(tmp_path, capsys, fake):
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
     line = _one_line_error(train.main, ["--data-dir", fake["data"], "--out", str(folder / "run")], capsys)
     assert "cannot write" in line or "Permission denied" in line
+
+
+@pytest.mark.slow
+def test_classifier_from_an_earlier_run_is_measured_again_before_it_is_published(tmp_path, monkeypatch, capsys, fake):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(train_classifier, "COMMITTED_WEIGHTS", str(tmp_path / "weights.pt"))
+    monkeypatch.setattr(train_classifier, "RESULTS", str(tmp_path))
+    data = ["--data-dir", fake["data"]]
+    report = train_classifier.main(data + ["--epochs", "1", "--validation", "64", "--quiet", "--out", "runs/c"])
+    line = _one_line_error(train_classifier.main, data + ["--from_run", "runs/c"], capsys)
+    assert "give --publish too" in line
+    train_classifier.main(data + ["--from_run", "runs/c", "--publish", "--min_accuracy", "0.01"])
+    published = torch.load(tmp_path / "weights.pt", weights_only=True)
+    trained = torch.load(tmp_path / "runs/c/mnist_classifier.pt", weights_only=True)
+    assert all(torch.equal(published["model"][k], v) for k, v in trained["model"].items())
+    assert json.loads((tmp_path / "mnist_classifier.json").read_text())["held_out_accuracy"] == report["held_out_accuracy"]
+    # a run whose record does not match its weights is refused, and nothing is replaced
+    trained["held_out_accuracy"] = report["held_out_accuracy"] + 0.01
+    torch.save(trained, tmp_path / "runs/c/mnist_classifier.pt")
+    before = (tmp_path / "weights.pt").read_bytes()
+    line = _one_line_error(train_classifier.main, data + ["--from_run", "runs/c", "--publish", "--min_accuracy", "0.01"],
+                           capsys)
+    assert "measured again" in line and (tmp_path / "weights.pt").read_bytes() == before
