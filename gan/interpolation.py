@@ -99,6 +99,16 @@ def pair_rows(G, classifier, pairs, steps=7, candidates=2000, seed=0, device="cp
     return rows
 
 
+PAIRS = ((0, 6), (1, 7), (3, 8), (4, 9))  # the published pairs figure's digits
+PAIRS_TITLE = "Interpolation between digits, {steps} steps, linear and spherical (classifier's digit and confidence)"
+
+
+def pairs_record(rows, steps, checkpoint):
+    """What a pairs figure shows, as JSON: each row's digits, kind, predicted digits and confidences."""
+    return {"steps": steps, "checkpoint": checkpoint,
+            "rows": [{k: v for k, v in r.items() if k != "images"} for r in rows]}
+
+
 def plot_pairs(rows, path, title):
     """One row of images per entry of pair_rows, labelled with its digits and kind, each image
     captioned with the classifier's digit and confidence; saved atomically to ``path``."""

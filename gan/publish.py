@@ -2,8 +2,10 @@
 
 From RUN (a training run's folder) ``publish`` writes, under a report folder:
   checkpoints/NAME_generator.pt    the generator alone, float16 (a few MB, committed)
-  figures/NAME_samples_{start,halfway,end}.png, NAME_losses.png
+  figures/NAME_samples_{start,halfway,end}.png, NAME_losses.png (drawn again from the history)
   figures/NAME_interpolation.png   9 images between two digits (gan/interpolation.py)
+  figures/NAME_interpolation_pairs.png  the same for four pairs (0-6, 1-7, 3-8, 4-9), linear and
+                                   spherical, with results/NAME_interpolation_pairs.json
   results/NAME.json                the metrics of gan/evaluation.py, computed from the export
   results/NAME_history.json        the loss history, thinned to at most --max_points points
 Every input is checked and every file produced in a staging folder first; only then are the
@@ -18,10 +20,12 @@ from common.cli import write_json
 from gan.checkpoints import export_generator, load_generator
 from gan.classifier import load_classifier
 from gan.evaluation import IMAGE_FAMILIES, EvalConfig, evaluate
-from gan.interpolation import interpolation_row, plot_row
+from gan.interpolation import PAIRS, PAIRS_TITLE, interpolation_row, pair_rows, pairs_record, plot_pairs, plot_row
+from gan.samples import plot_history
 from gan.trainer import TRAINING_KIND
 
-RUN_FILES = ("samples_start.png", "samples_halfway.png", "samples_end.png", "losses.png", "history.json")
+RUN_FILES = ("samples_start.png", "samples_halfway.png", "samples_end.png", "history.json")
+TITLES = {"mlp": "MLP GAN", "dcgan": "DCGAN"}  # a network family's name in the loss figure
 
 
 def thin(history, max_points):
@@ -44,10 +48,11 @@ def check_run(run, digit_from, digit_to):
         history = json.load(f)
     if not history.get("step"):
         raise ValueError(f"{run}/history.json holds no training steps")
-    return history
+    family = state["networks"]["generator"]["name"].split(".")[0]
+    return history, TITLES.get(family, family)
 
 
-def stage(run, name, staging, history, data_dir, digits, device, max_points):
+def stage(run, name, staging, history, data_dir, digits, device, max_points, title):
     """Produce every published file of RUN in ``staging``; returns {relative path: staged path}."""
     files = {}
     for sub in ("checkpoints", "figures", "results"):
@@ -57,7 +62,9 @@ def stage(run, name, staging, history, data_dir, digits, device, max_points):
     files[f"checkpoints/{name}_generator.pt"] = export
     for tag in ("start", "halfway", "end"):
         files[f"figures/{name}_samples_{tag}.png"] = os.path.join(run, f"samples_{tag}.png")
-    files[f"figures/{name}_losses.png"] = os.path.join(run, "losses.png")
+    # drawn again from the history, so that the figure is the current code's whatever drew the run's
+    files[f"figures/{name}_losses.png"] = plot_history(history, os.path.join(staging, "figures", f"{name}_losses.png"),
+                                                       title=title)
     files[f"results/{name}_history.json"] = write_json(os.path.join(staging, "results", f"{name}_history.json"),
                                                        thin(history, max_points))
     result = evaluate(EvalConfig(checkpoint=export, data_dir=data_dir, device=str(device), out=staging))
@@ -70,16 +77,22 @@ def stage(run, name, staging, history, data_dir, digits, device, max_points):
     plot_row(images, labels, confs, figure,
              title=f"linear interpolation, 7 steps: {digits[0]} to {digits[1]} (classifier's digit and confidence)")
     files[f"figures/{name}_interpolation.png"] = figure
+    rows = pair_rows(G, classifier, PAIRS, device=device)
+    files[f"figures/{name}_interpolation_pairs.png"] = plot_pairs(
+        rows, os.path.join(staging, "figures", f"{name}_interpolation_pairs.png"), PAIRS_TITLE.format(steps=7))
+    files[f"results/{name}_interpolation_pairs.json"] = write_json(
+        os.path.join(staging, "results", f"{name}_interpolation_pairs.json"),
+        pairs_record(rows, 7, f"report/checkpoints/{name}_generator.pt"))
     return files
 
 
 def publish(run, name, report_dir, data_dir=None, digits=(1, 7), device="cpu", max_points=2000):
     """Publish RUN as NAME into report_dir (see the module's docstring); returns the paths written."""
-    history = check_run(run, *digits)
+    history, title = check_run(run, *digits)
     os.makedirs(report_dir, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".publish-", dir=report_dir)
     try:
-        files = stage(run, name, staging, history, data_dir, digits, device, max_points)
+        files = stage(run, name, staging, history, data_dir, digits, device, max_points, title)
         written = []
         for rel, src in files.items():
             dest = os.path.join(report_dir, rel)

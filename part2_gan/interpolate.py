@@ -16,7 +16,7 @@ from common.cli import ArgumentParser, add_common_args, positive_int, run_main, 
 from common.paths import repo_relative
 from gan.checkpoints import load_generator
 from gan.classifier import load_classifier
-from gan.interpolation import DIGITS, interpolation_row, pair_rows, plot_pairs, plot_row
+from gan.interpolation import DIGITS, PAIRS_TITLE, interpolation_row, pair_rows, pairs_record, plot_pairs, plot_row
 
 IMAGE_FAMILIES = ("mlp.", "dcgan.")
 
@@ -46,12 +46,9 @@ def digit_pair(text):
 
 def main_pairs(args, G, classifier, device):
     rows = pair_rows(G, classifier, args.pairs, args.steps, args.candidates, args.seed, device)
-    png = plot_pairs(rows, os.path.join(args.out, "interpolation_pairs.png"),
-                     f"Interpolation between digits, {args.steps} steps, linear and spherical (classifier's digit and "
-                     "confidence)")
+    png = plot_pairs(rows, os.path.join(args.out, "interpolation_pairs.png"), PAIRS_TITLE.format(steps=args.steps))
     write_json(os.path.join(args.out, "interpolation_pairs.json"),
-               {"steps": args.steps, "checkpoint": repo_relative(args.checkpoint),
-                "rows": [{k: v for k, v in r.items() if k != "images"} for r in rows]})
+               pairs_record(rows, args.steps, repo_relative(args.checkpoint)))
     for r in rows:
         print(f"{r['from']} to {r['to']}, {r['interpolation']}: {r['predicted']}")
     print(f"wrote {png} and interpolation_pairs.json in {args.out}")

@@ -122,6 +122,9 @@ def test_default_runs_leave_committed_files_untouched(tmp_path, monkeypatch, fak
     # the tiny generator draws no recognisable digit: a fixed row stands in for its interpolation
     monkeypatch.setattr("gan.publish.interpolation_row",
                         lambda *a, **k: (torch.zeros(9, 1, 28, 28), [1] * 9, [0.5] * 9))
+    monkeypatch.setattr("gan.publish.pair_rows", lambda *a, **k: [
+        {"from": 0, "to": 6, "interpolation": "linear", "images": torch.zeros(9, 1, 28, 28), "predicted": [0] * 9,
+         "confidence": [0.5] * 9}])
     before = _hashes()
     data = ["--data-dir", fake["data"]]
     train_classifier.main(data + ["--epochs", "2", "--validation", "64", "--quiet"])
@@ -133,7 +136,13 @@ def test_default_runs_leave_committed_files_untouched(tmp_path, monkeypatch, fak
                                "--quiet"])
     assert sorted(os.listdir(tmp_path / "runs")) == ["classifier", "evaluate", "gan_tune", "mode_collapse",
                                                      "mode_collapse_mnist", "publish"]
-    assert sorted(os.listdir(tmp_path / "runs" / "publish" / "gan_mlp")) == ["checkpoints", "figures", "results"]
+    published = tmp_path / "runs" / "publish" / "gan_mlp"
+    assert sorted(os.listdir(published)) == ["checkpoints", "figures", "results"]
+    assert sorted(os.listdir(published / "figures")) == [
+        f"gan_mlp_{f}.png" for f in ("interpolation", "interpolation_pairs", "losses", "samples_end", "samples_halfway",
+                                     "samples_start")]
+    assert sorted(os.listdir(published / "results")) == ["gan_mlp.json", "gan_mlp_history.json",
+                                                          "gan_mlp_interpolation_pairs.json"]
     assert _hashes() == before
 
 
