@@ -48,9 +48,8 @@ CONFIGS = [
     # 3 x 3 stride-1 layer per resolution in G (and in D), at both learning rates.
     ("60k_g64_d32_lr4e-4", {"ngf": 64, "lr": 4e-4, "ema": 0.999, "epochs": 2}),
     ("60k_g128_d64", {"ngf": 128, "ndf": 64, "ema": 0.999, "epochs": 2}),
-    ("60k_g128_d64_lr4e-4", {"ngf": 128, "ndf": 64, "lr": 4e-4, "ema": 0.999, "epochs": 2}),
+    ("60k_g64_d64", {"ngf": 64, "ndf": 64, "ema": 0.999, "epochs": 2}),
     ("60k_g64_d64_gx1", {"ngf": 64, "ndf": 64, "g_extra": 1, "ema": 0.999, "epochs": 2}),
-    ("60k_g128_d32", {"ngf": 128, "ndf": 32, "ema": 0.999, "epochs": 2}),
 ]
 
 

@@ -21,6 +21,8 @@ from gan.metrics import METRICS
 from gan.mnist import train
 from gan.trainer import TRAINING_KIND
 
+# Measures a row keeps when the run has them (memorisation: runs on the training split).
+EXTRA_METRICS = ("kid", "precision", "recall", "memorisation")
 # Options recorded in a row's settings only when they differ from these.
 OPTIONAL = {"ema": None, "label_smoothing": 0.0, "augment": None}
 NOTE = ("each configuration trains for its 'epochs' from the same seed, then is evaluated with 10,000 samples and the "
@@ -76,11 +78,12 @@ def row(name, settings, metrics, split, seed):
     """One line of the table: the settings, the metrics, the training time."""
     return {"name": name, "settings": settings, "split": split, "seed": seed,
             **{k: metrics[k] for k in METRICS}, "class_histogram": metrics["class_histogram"],
+            **{k: metrics[k] for k in EXTRA_METRICS if k in metrics},
             "seconds": metrics["seconds"], "seconds_per_epoch": metrics["seconds_per_epoch"],
             "generator_steps": metrics["generator_steps"],
             "generator_parameters": metrics["generator_parameters"],
             "discriminator_parameters": metrics["discriminator_parameters"],
-            "hardware": metrics["hardware"], "real": {k: metrics["real"][k] for k in METRICS},
+            "hardware": metrics["hardware"], "real": {k: metrics["real"][k] for k in (*METRICS, *EXTRA_METRICS) if k in metrics["real"]},
             **({"evaluations": metrics["evaluations"]} if metrics.get("evaluations") else {})}
 
 

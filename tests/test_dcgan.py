@@ -214,14 +214,18 @@ def _metrics(config, fid=3.0):
 def test_tune_records_a_finished_run(tmp_path):
     config = dataclasses.asdict(DCGANConfig(ngf=8, epochs=3, label_smoothing=0.1))
     (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "metrics.json").write_text(json.dumps(_metrics(config)))
+    metrics = _metrics(config) | {"memorisation": 0.012, "precision": 0.8}  # kept when the run has them
+    metrics["real"] = metrics["real"] | {"memorisation": 0.01}
+    (tmp_path / "run" / "metrics.json").write_text(json.dumps(metrics))
     results = tmp_path / "table.json"
     for _ in range(2):  # recording twice replaces the row
         tune.main(["--record", str(tmp_path / "run"), "--name", "final", "--results", str(results)])
     rows = json.loads(results.read_text())["runs"]
     assert len(rows) == 1 and rows[0]["name"] == "final" and rows[0]["fid"] == 3.0
+    assert (rows[0]["memorisation"], rows[0]["precision"], rows[0]["real"]["memorisation"]) == (0.012, 0.8, 0.01)
+    assert "recall" not in rows[0]
     assert rows[0]["settings"] == {"ngf": 8, "ndf": DCGANConfig.ndf, "lr": DCGANConfig.lr, "beta1": 0.5,
-                                   "batch_size": 64, "epochs": 3, "ema": DCGANConfig.ema, "label_smoothing": 0.1}
+                                   "batch_size": 64, "g_extra": 0, "d_extra": 0, "epochs": 3, "ema": DCGANConfig.ema, "label_smoothing": 0.1}
     with pytest.raises(FileNotFoundError, match="neither metrics.json nor checkpoint.pt"):
         tune.main(["--record", str(tmp_path), "--results", str(results)])
 
