@@ -55,6 +55,7 @@ class GANConfig:
                                     type=non_negative_fraction)
     augment: str = option(None, "differentiable augmentation of everything D sees (default: none)",
                           choices=sorted(POLICIES))
+    lr_decay: bool = option(False, "decay both learning rates linearly to 0 over the run")
     sample_every: int = option(None, "also save a sample grid every this many epochs", type=positive_int)
     eval_every: int = option(None, "evaluate every this many epochs (eval_history.json)", type=positive_int)
     eval_samples: int = option(10_000, "generated images the metrics use (at least 2)", type=positive_int)
@@ -122,7 +123,7 @@ def build_trainer(config, images, device):
             "config_type": type(config).__name__, "split": config.split, "hardware": hardware_description(device),
             "steps_per_epoch": per_epoch}
     trainer = GANTrainer(G, D, objective, opt_G, opt_D, batches, config.epochs * per_epoch, config.latent_dim,
-                         device=device, ema_decay=config.ema, meta=meta, quiet=config.quiet, desc=config.desc,
+                         device=device, ema_decay=config.ema, lr_decay=config.lr_decay, meta=meta, quiet=config.quiet, desc=config.desc,
                          checkpoint_path=os.path.join(config.out, "checkpoint.pt"))
     trainer.steps_per_epoch = per_epoch
     return trainer

@@ -24,7 +24,7 @@ from gan.trainer import TRAINING_KIND
 # Measures a row keeps when the run has them (memorisation: runs on the training split).
 EXTRA_METRICS = ("kid", "precision", "recall", "memorisation")
 # Options recorded in a row's settings only when they differ from these.
-OPTIONAL = {"ema": None, "label_smoothing": 0.0, "augment": None}
+OPTIONAL = {"ema": None, "label_smoothing": 0.0, "augment": None, "lr_decay": False}
 NOTE = ("each configuration trains for its 'epochs' from the same seed, then is evaluated with 10,000 samples and the "
         "evaluation classifier (FID on its 64 features); seconds are wall-clock training time")
 

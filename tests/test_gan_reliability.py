@@ -1,6 +1,7 @@
 """What a careless user can do to the GAN scripts: every mistake ends in one line and exit status 2,
 nothing committed or earlier is destroyed, and the moving average is evaluated as it is exported."""
 import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -11,6 +12,7 @@ import torch
 
 from common.checkpoint import save_checkpoint
 from common.cli import run_main
+from common.config import config_from_dict
 from common.paths import REPO
 from dcgan import bench as dcgan_bench
 from dcgan import train as dcgan_train
@@ -218,3 +220,19 @@ def test_classifier_from_an_earlier_run_is_measured_again_before_it_is_published
     line = _one_line_error(train_classifier.main, data + ["--from_run", "runs/c", "--publish", "--min_accuracy", "0.01"],
                            capsys)
     assert "measured again" in line and (tmp_path / "weights.pt").read_bytes() == before
+
+
+def test_lr_decay_option_reaches_the_trainer_and_old_checkpoints_keep_constant_rates(tmp_path, fake):
+    images = torch.rand(256, 1, 28, 28) * 2 - 1
+    for decay in (False, True):
+        config = GANConfig(latent_dim=8, epochs=1, lr_decay=decay, out=str(tmp_path), device="cpu",
+                           data_dir=fake["data"])
+        trainer = build_trainer(config, images, torch.device("cpu"))
+        for _ in range(2):
+            trainer.train_step()
+        lr = trainer.opt_G.param_groups[0]["lr"]
+        assert (lr < config.lr) == decay, (decay, lr)
+    # a checkpoint written before the option existed has no lr_decay: it resumes with constant rates
+    saved = dataclasses.asdict(GANConfig())
+    del saved["lr_decay"]
+    assert config_from_dict(GANConfig, saved).lr_decay is False
