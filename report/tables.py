@@ -61,12 +61,26 @@ def table_palindrome(results):
     return (head + "\n" + "\n".join(rows) + "\n\nValidation accuracy, mean over seeds (lowest–highest seed where they differ).")
 
 
+def _memorised(m):
+    """The fraction of samples closer to a training image than the threshold (real images: the held-out ones)."""
+    mem = m.get("memorisation")
+    return None if mem is None else mem.get("memorised", mem.get("held_out_memorised"))
+
+
+GAN_ROWS = [("Inception Score (classifier)", lambda m: m["inception_score"], "{:.2f}"),
+            ("FID (classifier features)", lambda m: m["fid"], "{:.3f}"),
+            ("KID (classifier features)", lambda m: m.get("kid"), "{:.4f}"),
+            ("precision (k = 3)", lambda m: m.get("precision"), "{:.3f}"),
+            ("recall (k = 3)", lambda m: m.get("recall"), "{:.3f}"),
+            ("classes covered (≥ 1% of samples)", lambda m: m["classes_covered"], "{:d}"),
+            ("KL(class histogram ‖ uniform)", lambda m: m["kl_uniform"], "{:.4f}"),
+            ("memorised (closer to a training image than 99% of test images are)", _memorised, "{:.2%}")]
+
+
 def _gan_rows(models):
-    rows = [("Inception Score (classifier)", "inception_score", "{:.2f}"), ("FID (classifier features)", "fid", "{:.3f}"),
-            ("classes covered (≥ 1% of samples)", "classes_covered", "{:d}"),
-            ("KL(class histogram ‖ uniform)", "kl_uniform", "{:.4f}")]
     head = "| metric | " + " | ".join(name for name, _ in models) + " |\n|---|" + "---:|" * len(models)
-    body = [f"| {label} | " + " | ".join(fmt.format(m[key]) for _, m in models) + " |" for label, key, fmt in rows]
+    body = [f"| {label} | " + " | ".join("" if get(m) is None else fmt.format(get(m)) for _, m in models) + " |"
+            for label, get, fmt in GAN_ROWS if any(get(m) is not None for _, m in models)]
     return head + "\n" + "\n".join(body)
 
 
@@ -144,25 +158,43 @@ def table_time_vs_length(results):
 
 
 def _tuning_rows(runs):
-    rows = ["| configuration | settings | epochs | IS | FID | classes | KL | s/epoch |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    memorised = any(_memorised(r) is not None for r in runs)  # a column only for runs that measured it
+    rows = ["| configuration | settings | epochs | IS | FID | classes | KL |" + (" memorised |" if memorised else "")
+            + " s/epoch |", "|---|---|---:|---:|---:|---:|---:|" + ("---:|" if memorised else "") + "---:|"]
     for r in runs:
         settings = ", ".join(f"{k} {v}" for k, v in r["settings"].items() if k != "epochs")
         epochs = r["settings"].get("epochs", "")
         if r.get("stopped_at_epoch"):
             epochs = f"{r['stopped_at_epoch']} of {epochs} (stopped)"
         rows.append(f"| {r['name']} | {settings} | {epochs} | {r['inception_score']:.2f} | "
-                    f"{r['fid']:.2f} | {r['classes_covered']} | {r['kl_uniform']:.3f} | {r['seconds_per_epoch']:.1f} |")
+                    f"{r['fid']:.2f} | {r['classes_covered']} | {r['kl_uniform']:.3f} | "
+                    + (f"{'' if _memorised(r) is None else format(_memorised(r), '.2%')} | " if memorised else "")
+                    + f"{r['seconds_per_epoch']:.1f} |")
     return "\n".join(rows)
 
 
+def _tuning_table(t, split):
+    runs = [r for r in t["runs"] if r["split"] == split]
+    against = "the held-out test split" if split == "train" else "the same test split"
+    return (_tuning_rows(runs) + f"\n\nTrained on the MNIST {split} split ({'60,000' if split == 'train' else '10,000'} "
+            f"images), measured against {against}; seeds: {', '.join(str(s) for s in sorted({r['seed'] for r in runs}))}. "
+            + t.get("note", "")[:1].upper() + t.get("note", "")[1:] + ".")
+
+
 def table_gan_mlp_tuning(results):
-    t = results["gan_mlp_tuning"]
-    return _tuning_rows(t["runs"]) + "\n\n" + t.get("note", "")
+    return _tuning_table(results["gan_mlp_tuning"], "train")
+
+
+def table_gan_mlp_tuning_test(results):
+    return _tuning_table(results["gan_mlp_tuning"], "test")
 
 
 def table_dcgan_tuning(results):
-    t = results["dcgan_tuning"]
-    return _tuning_rows(t["runs"]) + "\n\n" + t.get("note", "")
+    return _tuning_table(results["dcgan_tuning"], "train")
+
+
+def table_dcgan_tuning_test(results):
+    return _tuning_table(results["dcgan_tuning"], "test")
 
 
 def table_gan_bench(results):

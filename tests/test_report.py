@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from report import build
+from report import build, tables
 
 
 def test_render_fills_values_and_tables(tmp_path):
@@ -52,3 +52,18 @@ def test_palindrome_summary_and_table():
 def test_committed_report_and_readme_agree_with_the_results():
     stale = build.build(check=True)
     assert stale == [], f"run python report/build.py: stale places {stale}"
+
+
+def test_gan_table_shows_a_measure_only_where_a_model_has_it_and_tuning_tables_split_by_training_split():
+    base = {"inception_score": 9.0, "fid": 1.0, "classes_covered": 10, "kl_uniform": 0.01}
+    gan = base | {"memorisation": {"memorised": 0.015}, "precision": 0.9}
+    real = base | {"memorisation": {"held_out_memorised": 0.01}}
+    table = tables._gan_rows([("GAN", gan), ("real", real)])
+    assert "| memorised (closer to a training image than 99% of test images are) | 1.50% | 1.00% |" in table
+    assert "| precision (k = 3) | 0.900 |  |" in table and "KID" not in table
+    row = {"name": "a", "settings": {"lr": 1e-4, "epochs": 2}, "inception_score": 5.0, "fid": 2.0,
+           "classes_covered": 10, "kl_uniform": 0.1, "seconds_per_epoch": 1.0, "seed": 1}
+    t = {"runs": [row | {"split": "train", "memorisation": {"memorised": 0.0}}, row | {"name": "b", "split": "test"}]}
+    train, test = tables._tuning_table(t, "train"), tables._tuning_table(t, "test")
+    assert "| a |" in train and "| b |" not in train and "memorised" in train and "0.00%" in train
+    assert "| b |" in test and "| a |" not in test and "memorised" not in test
