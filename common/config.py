@@ -47,8 +47,9 @@ def add_config_args(parser, cls, defaults=None):
         m = f.metadata
         flag = m["flag"] or f"--{f.name}"
         default = defaults.get(f.name, _default(f))
-        if hints.get(f.name) is bool:
-            parser.add_argument(flag, dest=f.name, action="store_true", default=default, help=m["help"])
+        if hints.get(f.name) is bool:  # on by default: --no-NAME turns it off
+            parser.add_argument(flag, dest=f.name, default=default, help=m["help"],
+                                action=argparse.BooleanOptionalAction if default else "store_true")
             continue
         kwargs = {"dest": f.name, "default": default, "help": m["help"]}
         for key in ("type", "choices", "metavar", "nargs"):
@@ -70,6 +71,8 @@ def explicit_options(parser, argv):
             kwargs = {"dest": action.dest, "default": argparse.SUPPRESS}
             if isinstance(action, argparse._StoreConstAction):  # store_true, store_false, store_const
                 kwargs.update(action="store_const", const=action.const)
+            elif isinstance(action, argparse.BooleanOptionalAction):
+                kwargs.update(action=argparse.BooleanOptionalAction)
             elif action.nargs is not None:
                 kwargs["nargs"] = action.nargs
             probe.add_argument(*action.option_strings, **kwargs)

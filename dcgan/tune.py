@@ -56,7 +56,7 @@ CONFIGS = [
 def main(argv=None):
     args = build_parser("dcgan_tuning", "runs/dcgan_tune", __doc__.splitlines()[0]).parse_args(argv)
     # the baseline is the paper's Adam without the tuned remedies (DCGANConfig's defaults are the tuned ones)
-    return run_tuning(args, DCGANConfig(ema=None), CONFIGS, PAPER, check_key="ngf")
+    return run_tuning(args, DCGANConfig(ema=None, lr_decay=False), CONFIGS, PAPER, check_key="ngf")
 
 
 if __name__ == "__main__":

@@ -172,7 +172,7 @@ def test_the_papers_architecture_rules():
 def test_defaults_are_the_papers_adam_at_the_tuned_settings():
     args = add_config_args(ArgumentParser(), DCGANConfig).parse_args([])
     assert (args.beta1, args.beta2, args.batch_size, args.latent_dim, args.split) == (0.5, 0.999, 64, 100, "train")
-    assert (args.lr, args.ngf, args.ndf, args.epochs, args.ema) == (4e-4, 64, 32, 120, 0.999), \
+    assert (args.lr, args.ngf, args.ndf, args.epochs, args.ema, args.lr_decay) == (4e-4, 64, 32, 40, 0.999, True), \
         "README.md's chosen configuration"
 
 
@@ -225,7 +225,8 @@ def test_tune_records_a_finished_run(tmp_path):
     assert (rows[0]["memorisation"], rows[0]["precision"], rows[0]["real"]["memorisation"]) == (0.012, 0.8, 0.01)
     assert "recall" not in rows[0]
     assert rows[0]["settings"] == {"ngf": 8, "ndf": DCGANConfig.ndf, "lr": DCGANConfig.lr, "beta1": 0.5,
-                                   "batch_size": 64, "g_extra": 0, "d_extra": 0, "epochs": 3, "ema": DCGANConfig.ema, "label_smoothing": 0.1}
+                                   "batch_size": 64, "g_extra": 0, "d_extra": 0, "epochs": 3, "ema": DCGANConfig.ema, "label_smoothing": 0.1,
+                                   "lr_decay": True}
     with pytest.raises(FileNotFoundError, match="neither metrics.json nor checkpoint.pt"):
         tune.main(["--record", str(tmp_path), "--results", str(results)])
 
@@ -298,3 +299,13 @@ def test_published_generator_loads_when_present():
         out = G(torch.randn(4, G.latent_dim))
     assert out.shape == (4, 1, 28, 28) and out.min() >= -1 and out.max() <= 1
 
+
+
+def test_an_option_on_by_default_can_be_turned_off_and_counts_as_given():
+    from common.cli import ArgumentParser
+    from common.config import add_config_args, config_from_args, explicit_options
+    parser = add_config_args(ArgumentParser(), DCGANConfig)
+    assert config_from_args(DCGANConfig, parser.parse_args([])).lr_decay is True
+    assert config_from_args(DCGANConfig, parser.parse_args(["--no-lr_decay"])).lr_decay is False
+    assert "lr_decay" in explicit_options(parser, ["--no-lr_decay"])
+    assert "lr_decay" not in explicit_options(parser, ["--epochs", "2"])
