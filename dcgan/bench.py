@@ -46,7 +46,9 @@ def main(argv=None):
     ratio = ratio_timing(timings["DCGAN"], timings["MLP GAN"])
     header = timing_header(args, device)
     print(f"{describe(header['environment'])}, batch {args.batch_size}, {args.rounds} rounds of {args.calls} steps")
-    result = {**header, "batch_size": args.batch_size, "dcgan_widths": {"ngf": args.ngf, "ndf": args.ndf}, "gans": {}}
+    dcgan = configs["DCGAN"]
+    result = {**header, "batch_size": args.batch_size, "gans": {},
+              "dcgan_widths": {"ngf": args.ngf, "ndf": args.ndf, "g_extra": dcgan.g_extra, "d_extra": dcgan.d_extra}}
     for name, t in trainers.items():
         per_epoch = {str(n): round(timings[name].median * (n // args.batch_size), 2) for n in EPOCH_SIZES}
         result["gans"][name] = {"seconds_per_step": timings[name].median, "seconds_per_step_spread": timings[name].as_dict(),

@@ -172,7 +172,7 @@ def test_the_papers_architecture_rules():
 def test_defaults_are_the_papers_adam_at_the_tuned_settings():
     args = add_config_args(ArgumentParser(), DCGANConfig).parse_args([])
     assert (args.beta1, args.beta2, args.batch_size, args.latent_dim, args.split) == (0.5, 0.999, 64, 100, "train")
-    assert (args.lr, args.ngf, args.ndf, args.epochs, args.ema, args.lr_decay) == (4e-4, 64, 32, 40, 0.999, True), \
+    assert (args.lr, args.ngf, args.ndf, args.g_extra, args.epochs, args.ema, args.lr_decay) == (2e-4, 64, 64, 1, 20, 0.999, True), \
         "README.md's chosen configuration"
 
 
@@ -225,7 +225,7 @@ def test_tune_records_a_finished_run(tmp_path):
     assert (rows[0]["memorisation"], rows[0]["precision"], rows[0]["real"]["memorisation"]) == (0.012, 0.8, 0.01)
     assert "recall" not in rows[0]
     assert rows[0]["settings"] == {"ngf": 8, "ndf": DCGANConfig.ndf, "lr": DCGANConfig.lr, "beta1": 0.5,
-                                   "batch_size": 64, "g_extra": 0, "d_extra": 0, "epochs": 3, "ema": DCGANConfig.ema, "label_smoothing": 0.1,
+                                   "batch_size": 64, "g_extra": DCGANConfig.g_extra, "d_extra": 0, "epochs": 3, "ema": DCGANConfig.ema, "label_smoothing": 0.1,
                                    "lr_decay": True}
     with pytest.raises(FileNotFoundError, match="neither metrics.json nor checkpoint.pt"):
         tune.main(["--record", str(tmp_path), "--results", str(results)])
@@ -262,7 +262,7 @@ def test_bench_times_both_gans_through_the_harness(tmp_path):
     assert dc["seconds_per_epoch"]["60000"] == pytest.approx(round(dc["seconds_per_step"] * 3750, 2))
     env = on_disk["environment"]
     assert env["threads"] == torch.get_num_threads() and env["cores"] == os.cpu_count() and on_disk["calls"] == 2
-    assert result["gans"]["DCGAN"]["generator_parameters"] == sum(p.numel() for p in Generator(100, 4).parameters())
+    assert result["gans"]["DCGAN"]["generator_parameters"] == sum(p.numel() for p in Generator(100, 4, extra=DCGANConfig.g_extra).parameters())
 
 
 @pytest.mark.slow
