@@ -12,7 +12,7 @@ from gan.mnist import GANConfig
 @dataclass
 class DCGANConfig(GANConfig):
     """GANConfig with the DCGAN's networks, widths and tuned defaults."""
-    epochs: int = new_default(GANConfig, "epochs", 20)
+    epochs: int = new_default(GANConfig, "epochs", 15)
     ema: float = new_default(GANConfig, "ema", 0.999)
     lr_decay: bool = new_default(GANConfig, "lr_decay", True)
     out: str = new_default(GANConfig, "out", "runs/dcgan")
