@@ -71,18 +71,24 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Inputs: images (batch, 1, 28, 28) in [-1, 1]. Outputs: logits (batch, 1); sigmoid(logit) = P(real).
+    """Inputs: images (batch, channels, 28, 28) in [-1, 1]. Outputs: logits (batch / pack, outputs);
+    sigmoid(logit) = P(real).
 
     ndf: width of the discriminator; ndf channels at 14 x 14, 2 ndf at 7 x 7.
     extra: stride-1 layers added at 14 x 14 and at 7 x 7 (0: the committed model's layers).
     channels: of the images (1, or 3 for Stacked MNIST). pack = m > 1: PacGAN's discriminator
     (Lin et al., 2018), m images stacked along the channels, one logit per m images.
+    outputs: logits per image (1; k + 1 for MAD-GAN's discriminator, Ghosh et al., 2018).
+    batch_norm: False drops the BatchNorm at 7 x 7 (a WGAN-GP critic: the gradient penalty is per
+    sample, which BatchNorm's batch statistics break, Gulrajani et al., 2017, section 4).
     No sigmoid at the end: the losses use BCE-with-logits (gan/objectives.py).
     """
 
-    def __init__(self, ndf=64, extra=0, channels=1, pack=1):
+    def __init__(self, ndf=64, extra=0, channels=1, pack=1, outputs=1, batch_norm=True):
         super().__init__()
-        self.ndf, self.extra, self.pack = ndf, extra, pack
+        if extra and not batch_norm:
+            raise ValueError("the extra layers carry BatchNorm: a discriminator without it takes extra = 0")
+        self.ndf, self.extra, self.pack, self.outputs = ndf, extra, pack, outputs
         leaky = lambda: nn.LeakyReLU(0.2, inplace=True)  # noqa: E731
         # (batch, channels, 28, 28) -> (batch, ndf, 14, 14): (28 + 2 * 1 - 4) / 2 + 1 = 14; no BatchNorm at the input
         self.conv1 = nn.Conv2d(channels * pack, ndf, kernel_size=4, stride=2, padding=1, bias=True)
@@ -90,13 +96,13 @@ class Discriminator(nn.Module):
         if extra:
             self.extra1 = nn.Sequential(*_same_size(ndf, leaky, False, extra))
         # -> (batch, 2 ndf, 7, 7): (14 + 2 * 1 - 4) / 2 + 1 = 7
-        self.conv2 = nn.Conv2d(ndf, 2 * ndf, kernel_size=4, stride=2, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(2 * ndf)
+        self.conv2 = nn.Conv2d(ndf, 2 * ndf, kernel_size=4, stride=2, padding=1, bias=not batch_norm)
+        self.bn2 = nn.BatchNorm2d(2 * ndf) if batch_norm else nn.Identity()
         self.act2 = leaky()
         if extra:
             self.extra2 = nn.Sequential(*_same_size(2 * ndf, leaky, False, extra))
-        # -> (batch, 1, 1, 1): one 7 x 7 kernel over the whole map, the logit
-        self.conv3 = nn.Conv2d(2 * ndf, 1, kernel_size=7, stride=1, padding=0, bias=True)
+        # -> (batch, outputs, 1, 1): one 7 x 7 kernel over the whole map, the logit
+        self.conv3 = nn.Conv2d(2 * ndf, outputs, kernel_size=7, stride=1, padding=0, bias=True)
 
     def forward(self, x):
         x = pack(x, self.pack)
@@ -106,7 +112,7 @@ class Discriminator(nn.Module):
         h = self.act2(self.bn2(self.conv2(h)))   # (batch, 2 ndf, 7, 7)
         if self.extra:
             h = self.extra2(h)
-        return self.conv3(h).view(x.shape[0], 1)  # (batch, 1)
+        return self.conv3(h).view(x.shape[0], self.outputs)  # (batch, outputs)
 
 
 def weights_init(module):

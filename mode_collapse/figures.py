@@ -4,7 +4,7 @@ import os
 import torch
 
 LABELS = {"gan": "GAN", "wgan": "WGAN (clip)", "wgan_gp": "WGAN-GP", "unrolled5": "Unrolled GAN, K=5",
-          "unrolled10": "Unrolled GAN, K=10", "madgan": "MAD-GAN"}
+          "unrolled10": "Unrolled GAN, K=10", "madgan": "MAD-GAN", "pac2": "PacGAN, m=2", "pac4": "PacGAN, m=4"}
 
 
 def _plt():

@@ -3,6 +3,8 @@
 - ring: 8 Gaussians with means evenly spaced on a circle of radius 2, std 0.02
   (Metz et al., 2016; Srivastava et al., 2017; Lin et al., 2018).
 - grid: 25 Gaussians with means at {-4, -2, 0, 2, 4}^2, std 0.05.
+PacGAN's code (Lin et al., 2018) draws its ring at radius 1 with std 0.01 -- the same ring, half
+the size: ``mixture("ring", radius=1.0, std=0.01)``.
 
 Every component has the same weight and an isotropic covariance std^2 I.
 """
@@ -48,10 +50,11 @@ def grid(values=(-4.0, -2.0, 0.0, 2.0, 4.0), std=0.05):
 MIXTURES = {"ring": ring, "grid": grid}
 
 
-def mixture(name):
+def mixture(name, **kwargs):
+    """The mixture ``name`` (ring or grid), with keyword arguments of its function (radius, std, ...)."""
     if name not in MIXTURES:
         raise ValueError(f"unknown dataset {name!r}: use {' or '.join(MIXTURES)}")
-    return MIXTURES[name]()
+    return MIXTURES[name](**kwargs)
 
 
 class MixtureBatches:

@@ -1,18 +1,23 @@
-"""The 2D experiment: every method on the ring and the grid, several seeds.
+"""The 2D experiment: every method on the ring and the grid, seeds 0-4, at equal budgets.
 
-    python mode_collapse/sweep_2d.py --threads 1             # into runs/mode_collapse (about an hour)
-    python mode_collapse/sweep_2d.py --threads 1 --publish   # ... and merged into the committed results
-    python mode_collapse/sweep_2d.py --quick                 # smoke test in seconds
+    python mode_collapse/tune_2d.py --setting paper --jobs 2 --publish               # the learning rates first
+    python mode_collapse/sweep_2d.py --setting paper --jobs 2 --publish              # then the sweep with them
+    python mode_collapse/sweep_2d.py --quick                                         # smoke test in seconds
 
-Writes OUT/mode_collapse_2d.json (one record per method, dataset and seed: modes captured,
-high-quality fraction, KL to uniform, seconds, and the same measured during training),
-mode_collapse_ring.png and mode_collapse_grid.png (seed 0's samples over the true modes at
-several steps, one row per method) and mode_collapse_curves.png (modes captured and
-high-quality fraction over training, mean over seeds). Records are saved after every run; a
+Within a setting (train_2d.SETTINGS: ours, or the papers' networks and protocol) and a mixture
+every method trains for the same generator steps with the same batch; the learning rates are the
+ones tune_2d.py chose on seeds 100-102, which are not reported (--rates tuned, the default, reads
+them from --tuning; --rates table uses train_2d.RATES as they are). Writes OUT/mode_collapse_2d.json
+(one record per setting, method, dataset and seed: modes captured, high-quality fraction, KL to
+uniform, seconds of training, and the same measured during training), the samples figures of
+seed 0 (one row per method) and the curves (modes and high-quality fraction over training, mean
+and range over the seeds): mode_collapse_{ring,grid,curves}.png for our setting,
+mode_collapse_paper_{ring,grid,curves}.png for the papers'. Records are saved after every run; a
 rerun skips the runs already in the results file with the same settings (unless --fresh), and
-continues an interrupted run from its checkpoint. With --publish the records are merged into
-report/results/mode_collapse_2d.json (replacing only records of the same method, dataset and
-seed) and the figures redrawn in report/figures from the merged records.
+continues an interrupted run from its checkpoint. --jobs N trains N runs at a time, each on one
+thread (a 2-core machine: --jobs 2). With --publish the records are merged into
+report/results/mode_collapse_2d.json (replacing only records of the same setting, method, dataset
+and seed) and the figures redrawn in report/figures from the merged records.
 """
 import dataclasses
 import json
@@ -21,41 +26,158 @@ import sys
 
 import torch
 
-from common.cli import ArgumentParser, pick_device, positive_int, run_main, write_json
+from common.checkpoint import load_checkpoint
+from common.cli import ArgumentParser, non_negative_int, pick_device, positive_int, run_main, write_json
 from common.paths import FIGURES, RESULTS
 from common.runs import writable_folder
 from mode_collapse.figures import LABELS, load_snapshots, plot_curves, plot_samples
 from mode_collapse.mixtures import mixture
-from mode_collapse.train_2d import DATASETS, METHODS, method_config, train_2d
+from gan.trainer import TRAINING_KIND
+from mode_collapse.train_2d import DATASETS, METHODS, SETTINGS, Run2DConfig, method_config, run_name, train_2d
 
 COMMITTED_JSON = os.path.join(RESULTS, "mode_collapse_2d.json")
-QUICK = {"steps": 40, "batch_size": 50}
+COMMITTED_TUNING = os.path.join(RESULTS, "mode_collapse_2d_tuning.json")
+SEEDS = [0, 1, 2, 3, 4]
+QUICK = {"steps": 40}
 QUICK_SNAPSHOTS = 4
+# Published numbers on the papers' setting, as the issue quotes them (PacGAN, Lin et al. 2018,
+# Table 1; its Unrolled GAN row is VEEGAN's, Srivastava et al. 2017, Table 1). The other rows of
+# that table are still to be copied from the paper.
+PUBLISHED_2D = {
+    "source": "Lin et al. (2018), PacGAN, Table 1 (2D-ring and 2D-grid, 2,500 samples, high quality within 3 "
+              "standard deviations); the Unrolled GAN row is VEEGAN's (Srivastava et al. 2017, Table 1)",
+    "rows": [{"method": "GAN (PacGAN's tuned baseline)", "dataset": "grid", "modes": 17.3, "high_quality": 0.948},
+             {"method": "Unrolled GAN", "dataset": "grid", "modes": 23.6}],
+}
 
 
 def build_parser():
     p = ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--setting", choices=list(SETTINGS), default="ours",
+                   help="ours (small MLPs) or paper (PacGAN's and VEEGAN's networks, batch and optimiser)")
     p.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     p.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seeds", type=non_negative_int, nargs="+", default=SEEDS, help="the seeds reported")
+    p.add_argument("--steps", type=positive_int, default=None,
+                   help="generator steps of every method on every mixture (default: the setting's, per mixture); "
+                        "tuned rates must have been tuned at the same steps")
     p.add_argument("--snapshots", type=positive_int, default=10, help="measurements during each run")
+    p.add_argument("--rates", choices=("tuned", "table"), default="tuned",
+                   help="learning rates: tuned (chosen by tune_2d.py, read from --tuning) or table (train_2d.RATES)")
+    p.add_argument("--tuning", default=COMMITTED_TUNING, help="tune_2d.py's results file, for --rates tuned")
     p.add_argument("--quick", action="store_true",
-                   help=f"smoke test: {QUICK['steps']} steps, batch {QUICK['batch_size']}, seed 0")
+                   help=f"smoke test: {QUICK['steps']} steps, seed 0, the table's rates")
     p.add_argument("--fresh", action="store_true", help="rerun runs already in the results file")
     p.add_argument("--publish", action="store_true",
                    help="merge the records into report/results/mode_collapse_2d.json and redraw report/figures")
+    p.add_argument("--jobs", type=positive_int, default=1, help="runs trained at a time, each on --threads threads")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps")
-    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="torch CPU threads per run (default: torch's with --jobs 1, else 1)")
     p.add_argument("--out", default="runs/mode_collapse", help="folder for each run's files")
     return p
 
 
-def sweep_config(method, dataset, quick=False):
-    return method_config(method, dataset, **(QUICK if quick else {}))
+# ----------------------------------------------------------------------------- learning rates
+def read_json(path, what):
+    """The JSON in ``path``; ValueError naming the file when it is missing or not JSON."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read {what} {path}: {getattr(err, 'strerror', None) or err}") from None
+
+
+def tuned_rates(tuning, setting, datasets, methods, steps=None, path="the tuning file"):
+    """{(dataset, method): (lr, lr_g)} chosen by tune_2d.py for the budget the sweep trains with
+    (``steps``: the sweep's --steps, None for the setting's); ValueError naming what is missing."""
+    chosen = (tuning.get("chosen") or {}).get(setting, {}) if isinstance(tuning, dict) else {}
+    out, missing = {}, []
+    for d in datasets:
+        for m in methods:
+            entry = chosen.get(d, {}).get(m)
+            budget = sweep_config(m, d, setting, steps=steps)
+            if entry is None:
+                missing.append(f"{m} on {d}")
+            elif (entry.get("steps"), entry.get("batch_size")) != (budget.steps, budget.batch_size):
+                missing.append(f"{m} on {d} at {budget.steps} steps of {budget.batch_size} (tuned at "
+                               f"{entry.get('steps')} of {entry.get('batch_size')})")
+            else:
+                out[(d, m)] = (entry["lr"], entry["lr_g"])
+    if missing:
+        raise ValueError(f"{path} has no tuned rates of the {setting} setting for {'; '.join(missing)}: run "
+                         f"tune_2d.py --setting {setting} --publish first, with the same --steps (or pass --tuning "
+                         "PATH, or --rates table)")
+    return out
+
+
+def sweep_config(method, dataset, setting="ours", quick=False, lr=None, steps=None):
+    """The config of one run of the sweep: the setting's budget (or ``steps``), the method's objective
+    and optimiser, ``lr`` = (D's, G's) rate (None: the table's)."""
+    overrides = dict(QUICK) if quick else {"steps": steps}
+    if lr is not None:
+        overrides.update(lr=lr[0], lr_g=lr[1])
+    return method_config(method, dataset, setting, **overrides)
 
 
 def _comparable(config):
     return json.loads(json.dumps(dataclasses.asdict(config)))  # as in the results file
+
+
+# ----------------------------------------------------------------------------- running many runs
+def _train_task(task):
+    """One run in a worker process: (config dict, seed, out, device, snapshots, resume, threads) -> record."""
+    config, seed, out, device, snapshots, resume, threads = task
+    if threads:
+        torch.set_num_threads(threads)
+    return train_2d(Run2DConfig(**config), seed, out, device, snapshots, resume=resume)
+
+
+def resumable(out, config, seed):
+    """Whether OUT holds a checkpoint of this very run (config and seed) to continue from."""
+    path = os.path.join(out, "checkpoint.pt")
+    if not os.path.isfile(path):
+        return False
+    try:
+        state = load_checkpoint(path, TRAINING_KIND)
+    except ValueError:
+        state = {}
+    if state.get("config") == dataclasses.asdict(config) and state.get("seed") == seed:
+        return True
+    print(f"note: {path} is a run of other settings: training {config.method} on {config.dataset} from the start",
+          file=sys.stderr)
+    return False
+
+
+def run_many(tasks, jobs=1, threads=None, on_record=None):
+    """Train every task (config, seed, out, device, snapshots); ``jobs`` at a time in worker processes
+    of ``threads`` threads each (one by default), or here when jobs is 1. A task whose out holds a
+    checkpoint of the same run resumes from it. ``on_record(task, record)`` is called in this
+    process as each run ends (in the order they end); returns the records in the order of ``tasks``."""
+    full = [(dataclasses.asdict(c), seed, out, str(device), snapshots, resumable(out, c, seed),
+             threads if threads else (1 if jobs > 1 else None)) for c, seed, out, device, snapshots in tasks]
+    records = [None] * len(full)
+    if jobs == 1 or len(full) <= 1:
+        for i, task in enumerate(full):
+            records[i] = _train_task(task)
+            if on_record:
+                on_record(tasks[i], records[i])
+        return records
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_train_task, task): i for i, task in enumerate(full)}
+        for future in as_completed(futures):
+            i = futures[future]
+            records[i] = future.result()
+            if on_record:
+                on_record(tasks[i], records[i])
+    return records
+
+
+# ----------------------------------------------------------------------------- records
+def setting_of(record):
+    return record.get("setting", "ours")  # records from before settings existed are ours
 
 
 def summarise(records, key):
@@ -67,13 +189,12 @@ def summarise(records, key):
     return {g: (sum(v) / len(v), min(v), max(v)) for g, v in groups.items()}
 
 
-def summary_table(records, methods, datasets):
+def summary_table(records, methods, datasets, n_modes):
     """A Markdown table: modes (mean, min to max), high-quality %, KL and seconds per method and dataset."""
     stats = {key: summarise(records, key) for key in ("modes", "high_quality", "kl", "seconds")}
-    lines = ["| method | data | seeds | modes captured, mean (min to max) | high quality, % | KL to uniform | seconds |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| method | data | seeds | steps, batch | modes captured, mean (min to max) | high quality, % "
+             "| KL to uniform | seconds |", "|---|---|---|---|---|---|---|---|"]
     for dataset in datasets:
-        n_modes = mixture(dataset).n_modes
         for method in methods:
             runs = [r for r in records if r["method"] == method and r["dataset"] == dataset]
             if not runs:
@@ -82,14 +203,16 @@ def summary_table(records, methods, datasets):
             hq = stats["high_quality"][(method, dataset)]
             kl = stats["kl"].get((method, dataset))
             sec = stats["seconds"][(method, dataset)]
-            lines.append(f"| {LABELS.get(method, method)} | {dataset} | {len(runs)} | {m:.1f} / {n_modes} ({lo} to {hi}) "
+            budget = f"{runs[0]['generator_steps']}, {runs[0]['config']['batch_size']}"
+            lines.append(f"| {LABELS.get(method, method)} | {dataset} | {len(runs)} | {budget} "
+                         f"| {m:.1f} / {n_modes[dataset]} ({lo} to {hi}) "
                          f"| {100 * hq[0]:.1f} ({100 * hq[1]:.1f} to {100 * hq[2]:.1f}) "
                          f"| {'n/a' if kl is None else f'{kl[0]:.3f}'} | {sec[0]:.0f} |")
     return "\n".join(lines)
 
 
-def run_dir(out, dataset, method, seed):
-    return os.path.join(out, f"{dataset}_{method}_seed{seed}")
+def run_dir(out, dataset, method, seed, setting="ours"):
+    return os.path.join(out, run_name(setting, dataset, method, seed))
 
 
 def read_records(path):
@@ -105,63 +228,100 @@ def read_records(path):
     return records
 
 
+def record_key(r):
+    return setting_of(r), r["method"], r["dataset"], r["seed"]
+
+
 def merge(records, new):
-    """``records`` with every record of ``new`` in place of one of the same method, dataset and seed."""
-    def key(r):
-        return r["method"], r["dataset"], r["seed"]
-    replaced = {key(r) for r in new}
-    order = list(METHODS)
-    return sorted([r for r in records if key(r) not in replaced] + list(new),
-                  key=lambda r: (r["dataset"], order.index(r["method"]) if r["method"] in order else len(order),
-                                 r["method"], r["seed"]))
+    """``records`` with every record of ``new`` in place of one of the same setting, method, dataset and seed."""
+    replaced = {record_key(r) for r in new}
+    order, settings = list(METHODS), list(SETTINGS)
+
+    def position(r):
+        s, m = setting_of(r), r["method"]
+        return (settings.index(s) if s in settings else len(settings), s, r["dataset"],
+                order.index(m) if m in order else len(order), m, r["seed"])
+    return sorted([r for r in records if record_key(r) not in replaced] + list(new), key=position)
+
+
+def figure_names(setting):
+    """The figure files of a setting: ours keeps the names the report cites."""
+    prefix = "mode_collapse" if setting == "ours" else f"mode_collapse_{setting}"
+    return {"ring": f"{prefix}_ring.png", "grid": f"{prefix}_grid.png", "curves": f"{prefix}_curves.png"}
 
 
 def run_sweep(args):
-    if args.threads:
+    if args.threads and args.jobs == 1:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)  # each run seeds itself (train_2d)
     if args.quick:
-        args.seeds, args.snapshots = [0], QUICK_SNAPSHOTS
+        args.seeds, args.snapshots, args.rates = [0], QUICK_SNAPSHOTS, "table"
     json_path = os.path.join(writable_folder(args.out), "mode_collapse_2d.json")
     records = [] if args.fresh else read_records(json_path)
-    # keep only records made with the settings this sweep would use
-    records = [r for r in records if r.get("dataset") in DATASETS and r.get("method") in METHODS
-               and r.get("config") == _comparable(sweep_config(r["method"], r["dataset"], args.quick))
-               and len(r.get("curve", [])) == args.snapshots + 1]
-    done = {(r["method"], r["dataset"], r["seed"]) for r in records}
-    jobs = [(m, d, s) for d in args.datasets for s in args.seeds for m in args.methods if (m, d, s) not in done]
-    for n, (method, dataset, seed) in enumerate(jobs, 1):
-        out = run_dir(args.out, dataset, method, seed)
-        resume = os.path.isfile(os.path.join(out, "checkpoint.pt")) and not args.fresh
-        record = train_2d(sweep_config(method, dataset, args.quick), seed, out, device, args.snapshots, resume=resume)
+    lrs = {}
+    if args.rates == "tuned":
+        lrs = tuned_rates(read_json(args.tuning, "--tuning"), args.setting, args.datasets, args.methods, args.steps,
+                          args.tuning)
+
+    def config_of(method, dataset):
+        return sweep_config(method, dataset, args.setting, args.quick, lrs.get((dataset, method)), args.steps)
+    # of the runs this sweep makes, keep only the records made with the settings it would use
+    def current(r):
+        if (setting_of(r) != args.setting or r.get("dataset") not in args.datasets
+                or r.get("method") not in args.methods):
+            return True
+        return (r.get("config") == _comparable(config_of(r["method"], r["dataset"]))
+                and len(r.get("curve", [])) == args.snapshots + 1)
+    records = [r for r in records if current(r)]
+    done = {record_key(r) for r in records}
+    jobs = [(m, d, s) for d in args.datasets for s in args.seeds for m in args.methods
+            if (args.setting, m, d, s) not in done]
+    tasks = []
+    for method, dataset, seed in jobs:
+        out = run_dir(args.out, dataset, method, seed, args.setting)
+        if args.fresh and os.path.isfile(os.path.join(out, "checkpoint.pt")):
+            os.remove(os.path.join(out, "checkpoint.pt"))  # the sweep's own run folder: start it over
+        tasks.append((config_of(method, dataset), seed, out, device, args.snapshots))
+    finished = []
+
+    def on_record(task, record):
+        nonlocal records
         records = merge(records, [record])
         write_json(json_path, records)
-        print(f"[{n}/{len(jobs)}] {method} on {dataset}, seed {seed}: {record['modes']}/{len(record['mode_histogram'])} "
-              f"modes, {100 * record['high_quality']:.1f}% high quality ({record['seconds']:.0f} s)", flush=True)
+        finished.append(record)
+        print(f"[{len(finished)}/{len(tasks)}] {record['method']} on {record['dataset']} ({args.setting}), seed "
+              f"{record['seed']}: {record['modes']}/{len(record['mode_histogram'])} modes, "
+              f"{100 * record['high_quality']:.1f}% high quality ({record['seconds']:.0f} s)", flush=True)
+    run_many(tasks, args.jobs, args.threads, on_record)
     write_json(json_path, records)
-    paths = [json_path] + write_figures(records, args, args.out)
+    mine = [r for r in records if setting_of(r) == args.setting]
+    paths = [json_path] + write_figures(mine, args, args.out)
     if args.publish:
-        published = merge(read_records(COMMITTED_JSON), records)
-        paths += [write_json(COMMITTED_JSON, published)] + write_figures(published, args, FIGURES, complete_only=True)
-    print(summary_table(records, args.methods, args.datasets))
+        published = merge(read_records(COMMITTED_JSON), mine)
+        paths += [write_json(COMMITTED_JSON, published)]
+        paths += write_figures([r for r in published if setting_of(r) == args.setting], args, FIGURES,
+                               complete_only=True)
+    n_modes = {d: mixture(d).n_modes for d in args.datasets}
+    print(summary_table(mine, args.methods, args.datasets, n_modes))
     print(f"wrote {', '.join(paths)}")
-    return records
+    return mine
 
 
 def write_figures(records, args, fig_dir, complete_only=False):
-    """The figures of every method and dataset in ``records``, not only those this call trained.
+    """The figures of every method and dataset in ``records`` (one setting's), not only those this call trained.
 
     A samples figure needs each method's snapshots.pt in OUT; with ``complete_only`` (the
     committed figures) a figure that would miss a method is left as it was, never redrawn
     with fewer rows."""
     methods = [m for m in METHODS if any(r["method"] == m for r in records)]
     datasets = [d for d in DATASETS if any(r["dataset"] == d for r in records)]
+    names, seed = figure_names(args.setting), args.seeds[0]
     paths = []
     for dataset in datasets:
         rows = []
         for method in methods:
-            run = [r for r in records if r["method"] == method and r["dataset"] == dataset and r["seed"] == args.seeds[0]]
-            path = os.path.join(run_dir(args.out, dataset, method, args.seeds[0]), "snapshots.pt")
+            run = [r for r in records if r["method"] == method and r["dataset"] == dataset and r["seed"] == seed]
+            path = os.path.join(run_dir(args.out, dataset, method, seed, args.setting), "snapshots.pt")
             if run and os.path.exists(path):
                 rows.append((LABELS.get(method, method), load_snapshots(path), run[0]["curve"]))
             elif run:
@@ -170,10 +330,11 @@ def write_figures(records, args, fig_dir, complete_only=False):
             if rows is None:
                 break
         if rows:
-            paths.append(plot_samples(rows, os.path.join(fig_dir, f"mode_collapse_{dataset}.png"),
-                                      title=f"{dataset}: samples (blue) over the modes (red), seed {args.seeds[0]}"))
+            paths.append(plot_samples(rows, os.path.join(fig_dir, names[dataset]),
+                                      title=f"{dataset} ({args.setting} setting): samples (blue) over the modes "
+                                            f"(red), seed {seed}"))
     n_modes = {d: mixture(d).n_modes for d in datasets}
-    paths.append(plot_curves(records, os.path.join(fig_dir, "mode_collapse_curves.png"), methods, datasets, n_modes))
+    paths.append(plot_curves(records, os.path.join(fig_dir, names["curves"]), methods, datasets, n_modes))
     return paths
 
 

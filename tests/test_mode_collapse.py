@@ -135,11 +135,12 @@ def test_gan_is_the_unrolled_gan_without_unrolling():
             assert unrolled.lr < unrolled.lr_g  # Metz et al.: D slower than G
 
 
-def test_dataset_entries_override_a_method_on_that_dataset_only():
+def test_a_method_gets_the_settings_budget_and_an_override_comes_last():
+    # issue 12: no method has a budget of its own; a budget given explicitly still wins
     ring_cfg, grid_cfg = train_2d.method_config("madgan", "ring"), train_2d.method_config("madgan", "grid")
-    assert grid_cfg.batch_size == train_2d.METHODS["madgan"]["grid"]["batch_size"]
-    assert ring_cfg.batch_size == train_2d.DATASETS["ring"]["batch_size"]
-    assert train_2d.method_config("madgan", "grid", steps=40).steps == 40  # overrides come last
+    assert grid_cfg.batch_size == ring_cfg.batch_size == train_2d.SETTINGS["ours"]["batch_size"]
+    assert grid_cfg.steps == train_2d.SETTINGS["ours"]["grid"]["steps"] and not grid_cfg.lr_decay
+    assert train_2d.method_config("madgan", "grid", steps=40).steps == 40
 
 
 @pytest.mark.slow
@@ -262,12 +263,12 @@ def test_generator_modes_tells_where_each_generator_went():
     assert table["distinct_modes"] == (1 if rows[1]["mode"] == 5 else 2)
 
 
-def test_a_methods_generator_rate_for_a_dataset_wins_over_the_datasets():
-    from mode_collapse.train_2d import DATASETS, METHODS, method_config
-    assert method_config("madgan", "grid").lr_g == METHODS["madgan"]["grid"]["lr_g"]
-    assert method_config("madgan", "ring").lr_g == DATASETS["ring"]["gan_lr_g"]
-    assert method_config("gan", "grid").lr_g == DATASETS["grid"]["gan_lr_g"]
-    assert method_config("madgan", "grid", lr_g=1e-3).lr_g == 1e-3  # an explicit override wins over both
+def test_a_methods_rates_for_a_dataset_come_from_the_rates_table():
+    from mode_collapse.train_2d import RATES, method_config
+    assert (method_config("madgan", "grid").lr, method_config("madgan", "grid").lr_g) == RATES["ours"]["madgan"]["grid"]
+    assert method_config("gan", "ring").lr_g == RATES["ours"]["gan"]["ring"][1]
+    assert method_config("wgan", "grid").lr_g == RATES["ours"]["wgan"][1]
+    assert method_config("madgan", "grid", lr_g=1e-3).lr_g == 1e-3  # an explicit override wins
 
 
 # ----------------------------------------------------------------------------- Stacked MNIST
