@@ -266,13 +266,16 @@ def table_dcgan_vs_mlp(results):
     mlp, dc = results["gan_mlp"], results["dcgan"]
     models = [("MLP GAN", mlp), ("DCGAN", dc), ("real MNIST", mlp["real"])]
     table = _gan_rows(models)
+    images = "60,000" if mlp["split"] == "train" else "10,000"
     extra = [("epochs", lambda m: f"{m['epochs']}"),
+             ("generator steps", lambda m: f"{m['generator_steps']:,}" if m.get("generator_steps") else ""),
              ("training time (wall clock, shared CPU)", lambda m: f"{m['training_seconds'] / 60:.0f} min"),
-             ("seconds per epoch of 10,000 images", lambda m: f"{m['training_seconds_per_epoch']:.1f}")]
+             (f"seconds per epoch of {images} images", lambda m: f"{m['training_seconds_per_epoch']:.1f}")]
     for label, fmt in extra:
         table += f"\n| {label} | {fmt(mlp)} | {fmt(dc)} | |"
     speed = results.get("dcgan_speed")
-    if speed:
+    widths = {k: dc.get("config", {}).get(k, 0) for k in ("ngf", "ndf", "g_extra", "d_extra")}
+    if speed and {k: speed["dcgan_widths"].get(k, 0) for k in widths} == widths:  # timed the published networks
         g = speed["gans"]
         table += (f"\n| seconds per step, timed side by side (`dcgan/bench.py`) | {g['MLP GAN']['seconds_per_step']:.3f} | "
                   f"{g['DCGAN']['seconds_per_step']:.3f} | |")
