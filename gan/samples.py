@@ -50,7 +50,7 @@ class ImageSnapshots:
         G.train(was_training)
         tag = self.tag(trainer)
         epochs = getattr(trainer, "steps_per_epoch", None)
-        when = f"step {trainer.step:,}" + (f" (epoch {trainer.step / epochs:g})" if epochs else "")
+        when = f"step {trainer.step:,}" + (f" (epoch {round(trainer.step / epochs, 1):g})" if epochs else "")
         title = f"{self.desc}, {tag if not tag.startswith('step_') else 'during training'}: {when}"
         return save_grid(images, os.path.join(self.out, f"samples_{tag}.png"), title=title)
 
