@@ -104,10 +104,14 @@ def parameter_counts():
     from part1_lstm.vanilla_rnn import VanillaRNN
     from gan.checkpoints import count_parameters
     from part2_gan.model import Discriminator, Generator
+    from dcgan import model as dcgan
+    from dcgan.config import DCGANConfig as C
     return {"lstm_onehot_128": count_parameters(LSTM(10, 10, 128, 10)),
             "rnn_onehot_128": count_parameters(VanillaRNN(10, 10, 128, 10)),
             "gan_generator": count_parameters(Generator(100)),
-            "gan_discriminator": count_parameters(Discriminator())}
+            "gan_discriminator": count_parameters(Discriminator()),
+            "dcgan_generator": count_parameters(dcgan.Generator(C.latent_dim, C.ngf, extra=C.g_extra)),
+            "dcgan_discriminator": count_parameters(dcgan.Discriminator(C.ndf, extra=C.d_extra))}
 
 
 def table_gradient_flow(results):
