@@ -35,7 +35,7 @@ from gan.trainer import TRAINING_KIND, GANTrainer
 
 # What a resumed run may change: how long and how it is watched, not what it learns.
 MAY_CHANGE = ("epochs", "sample_every", "eval_every", "eval_samples", "no_eval", "classifier", "data_dir", "device",
-              "threads", "out", "resume", "overwrite", "quiet")
+              "threads", "out", "resume", "overwrite", "quiet", "publish")
 
 
 @dataclass

@@ -183,6 +183,10 @@ def test_wgan_gp_mnist_runs_on_fake_data(tmp_path):
                                   "--out", str(tmp_path / "run"), "--device", "cpu", "--threads", "1"])
     assert metrics["discriminator_steps"] == 5 and metrics["generator_steps"] == 1
     assert metrics["config"]["beta2"] == 0.9 and metrics["config"]["lr"] == 1e-4
+    # a finished run resumed with --publish trains nothing more: where the results go may change
+    again = wgan_gp_mnist.main(["--data-dir", root, "--no_eval", "--quiet", "--out", str(tmp_path / "run"),
+                                "--resume", "--publish", "--device", "cpu", "--threads", "1"])
+    assert again["generator_steps"] == 1
 
 
 def test_gan_baseline_trains_with_the_same_epochs_and_data(tmp_path):
