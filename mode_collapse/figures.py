@@ -1,7 +1,10 @@
-"""Figures of the 2D sweep: samples over the true modes during training, and modes captured over training."""
+"""Figures of the mode-collapse experiments: the 2D sweep (samples over the true modes during training, modes
+captured over training) and Stacked MNIST (mode histograms, modes over training)."""
 import os
 
 import torch
+
+from mode_collapse.stacked_mnist import N_MODES
 
 LABELS = {"gan": "GAN", "wgan": "WGAN (clip)", "wgan_gp": "WGAN-GP", "unrolled5": "Unrolled GAN, K=5",
           "unrolled10": "Unrolled GAN, K=10", "madgan": "MAD-GAN", "pac2": "PacGAN, m=2", "pac4": "PacGAN, m=4"}
@@ -85,3 +88,48 @@ def plot_curves(records, path, methods, datasets=("ring", "grid"), n_modes=None)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+# ----------------------------------------------------------------------------- Stacked MNIST
+def plot_mode_histograms(runs, path, labels):
+    """One panel per method (its first seed): samples per mode, modes in the order 100 d1 + 10 d2 + d3."""
+    from common.outputs import save_figure
+    plt = _plt()
+    firsts = {}
+    for r in runs:
+        firsts.setdefault(r["method"], r)
+    fig, axes = plt.subplots(len(firsts), 1, figsize=(10, 1.6 * len(firsts) + 0.6), squeeze=False, sharex=True)
+    for ax, (method, r) in zip(axes[:, 0], firsts.items()):
+        ax.stairs(r["histogram"], range(N_MODES + 1), fill=True, color="tab:blue")  # a bar per mode, drawn as one
+        ax.axhline(r["n_samples"] / N_MODES, color="tab:red", lw=0.8, ls="--")
+        ax.set_ylabel("samples", fontsize=8)
+        ax.set_title(f"{labels.get(method, method)}, seed {r['seed']}: {r['modes']} of {N_MODES} modes, "
+                     f"KL {r['kl']:.2f}", fontsize=9)
+    axes[-1, 0].set_xlabel("mode (100 x first digit + 10 x second + third); dashed: uniform")
+    return save_figure(fig, path, dpi=110)
+
+
+def plot_modes_over_training(runs, path, labels, order):
+    """Modes captured (left) and KL to uniform (right) against generator steps, mean and range over seeds."""
+    from common.outputs import save_figure
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for method in [m for m in order if any(r["method"] == m for r in runs)]:
+        mine = [r for r in runs if r["method"] == method]
+        steps = [p["step"] for p in mine[0]["curve"]]
+        mine = [r for r in mine if [p["step"] for p in r["curve"]] == steps]
+        for ax, key in zip(axes, ("modes", "kl")):
+            values = torch.tensor([[p[key] for p in r["curve"]] for r in mine], dtype=torch.float64)
+            line, = ax.plot(steps, values.mean(0), marker="o", label=f"{labels.get(method, method)} ({len(mine)} "
+                            f"seed{'s' if len(mine) > 1 else ''})")
+            if len(mine) > 1:
+                ax.fill_between(steps, values.min(0).values, values.max(0).values, color=line.get_color(), alpha=0.15)
+    axes[0].axhline(N_MODES, color="grey", lw=0.8, ls=":")
+    axes[0].set_ylabel(f"modes captured (of {N_MODES})")
+    axes[1].set_ylabel("KL(mode histogram || uniform)")
+    for ax in axes:
+        ax.set_xlabel("generator step")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"Stacked MNIST: modes over training ({runs[0]['n_samples']:,} samples at each point; band: range "
+                 "over seeds)", fontsize=10)
+    return save_figure(fig, path, dpi=110)

@@ -42,6 +42,7 @@ from gan.classifier import COMMITTED_WEIGHTS, load_classifier
 from gan.data import load_mnist_tensor
 from gan.objectives import MADGAN, WGANGP, NonSaturatingGAN, UnrolledGAN
 from gan.trainer import TRAINING_KIND, GANTrainer
+from mode_collapse.figures import plot_mode_histograms, plot_modes_over_training
 from mode_collapse.models import ImageGeneratorBank
 from mode_collapse.stacked_mnist import N_MODES, N_SAMPLES, PUBLISHED, StackedBatches, mode_coverage, modes_of
 
@@ -306,57 +307,6 @@ def results(runs):
             "published": PUBLISHED, "runs": runs}
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def plot_mode_histograms(runs, path):
-    """One panel per method (its first seed): samples per mode, modes in the order 100 d1 + 10 d2 + d3."""
-    from common.outputs import save_figure
-    plt = _plt()
-    firsts = {}
-    for r in runs:
-        firsts.setdefault(r["method"], r)
-    fig, axes = plt.subplots(len(firsts), 1, figsize=(10, 1.6 * len(firsts) + 0.6), squeeze=False, sharex=True)
-    for ax, (method, r) in zip(axes[:, 0], firsts.items()):
-        ax.stairs(r["histogram"], range(N_MODES + 1), fill=True, color="tab:blue")  # a bar per mode, drawn as one
-        ax.axhline(r["n_samples"] / N_MODES, color="tab:red", lw=0.8, ls="--")
-        ax.set_ylabel("samples", fontsize=8)
-        ax.set_title(f"{LABELS.get(method, method)}, seed {r['seed']}: {r['modes']} of {N_MODES} modes, "
-                     f"KL {r['kl']:.2f}", fontsize=9)
-    axes[-1, 0].set_xlabel("mode (100 x first digit + 10 x second + third); dashed: uniform")
-    return save_figure(fig, path, dpi=110)
-
-
-def plot_modes_over_training(runs, path):
-    """Modes captured (left) and KL to uniform (right) against generator steps, mean and range over seeds."""
-    from common.outputs import save_figure
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for method in [m for m in METHODS if any(r["method"] == m for r in runs)]:
-        mine = [r for r in runs if r["method"] == method]
-        steps = [p["step"] for p in mine[0]["curve"]]
-        mine = [r for r in mine if [p["step"] for p in r["curve"]] == steps]
-        for ax, key in zip(axes, ("modes", "kl")):
-            values = torch.tensor([[p[key] for p in r["curve"]] for r in mine], dtype=torch.float64)
-            line, = ax.plot(steps, values.mean(0), marker="o", label=f"{LABELS.get(method, method)} ({len(mine)} "
-                            f"seed{'s' if len(mine) > 1 else ''})")
-            if len(mine) > 1:
-                ax.fill_between(steps, values.min(0).values, values.max(0).values, color=line.get_color(), alpha=0.15)
-    axes[0].axhline(N_MODES, color="grey", lw=0.8, ls=":")
-    axes[0].set_ylabel(f"modes captured (of {N_MODES})")
-    axes[1].set_ylabel("KL(mode histogram || uniform)")
-    for ax in axes:
-        ax.set_xlabel("generator step")
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"Stacked MNIST: modes over training ({runs[0]['n_samples']:,} samples at each point; band: range "
-                 "over seeds)", fontsize=10)
-    return save_figure(fig, path, dpi=110)
-
-
 def publish(record, out, results_path=None, figures=None):
     """Merge the record into the results file (default: the committed one) and draw the figures (in
     report/figures); returns the paths written."""
@@ -369,8 +319,8 @@ def publish(record, out, results_path=None, figures=None):
         paths.append(save_grid(grid, os.path.join(figures, f"stacked_mnist_samples_{record['method']}.png"), nrow=8,
                                title=f"{LABELS.get(record['method'], record['method'])}, seed {record['seed']}: "
                                      f"{record['modes']} modes, KL {record['kl']:.2f}"))
-    paths.append(plot_mode_histograms(runs, os.path.join(figures, "stacked_mnist_modes.png")))
-    paths.append(plot_modes_over_training(runs, os.path.join(figures, "stacked_mnist_curves.png")))
+    paths.append(plot_mode_histograms(runs, os.path.join(figures, "stacked_mnist_modes.png"), LABELS))
+    paths.append(plot_modes_over_training(runs, os.path.join(figures, "stacked_mnist_curves.png"), LABELS, list(METHODS)))
     return paths
 
 

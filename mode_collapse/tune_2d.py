@@ -23,7 +23,7 @@ import torch
 from common.cli import ArgumentParser, non_negative_int, pick_device, positive_float, positive_int, run_main, write_json
 from common.paths import RESULTS
 from common.runs import writable_folder
-from mode_collapse.sweep_2d import read_json, run_many
+from mode_collapse.runner import read_json, run_many
 from mode_collapse.train_2d import DATASETS, METHODS, SETTINGS, method_config, rates, run_name
 
 COMMITTED = os.path.join(RESULTS, "mode_collapse_2d_tuning.json")
