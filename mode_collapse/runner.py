@@ -7,6 +7,7 @@ import sys
 
 import torch
 
+from common.cli import positive_int
 from common.checkpoint import load_checkpoint
 from gan.trainer import TRAINING_KIND
 from mode_collapse.train_2d import Run2DConfig, train_2d
@@ -70,3 +71,11 @@ def run_many(tasks, jobs=1, threads=None, on_record=None):
             if on_record:
                 on_record(tasks[i], records[i])
     return records
+
+
+def add_job_args(p, what):
+    """--jobs, --device and --threads of a script that trains many runs (``what``: "runs", "trials")."""
+    p.add_argument("--jobs", type=positive_int, default=1, help=f"{what} trained at a time, each on --threads threads")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help=f"torch CPU threads per {what[:-1]} (default: torch's with --jobs 1, else 1)")

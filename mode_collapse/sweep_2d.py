@@ -31,7 +31,7 @@ from common.paths import FIGURES, RESULTS
 from common.runs import writable_folder
 from mode_collapse.figures import LABELS, load_snapshots, plot_curves, plot_samples
 from mode_collapse.mixtures import mixture
-from mode_collapse.runner import read_json, run_many
+from mode_collapse.runner import add_job_args, read_json, run_many
 from mode_collapse.train_2d import DATASETS, METHODS, SETTINGS, method_config, run_name
 
 COMMITTED_JSON = os.path.join(RESULTS, "mode_collapse_2d.json")
@@ -69,10 +69,7 @@ def build_parser():
     p.add_argument("--fresh", action="store_true", help="rerun runs already in the results file")
     p.add_argument("--publish", action="store_true",
                    help="merge the records into report/results/mode_collapse_2d.json and redraw report/figures")
-    p.add_argument("--jobs", type=positive_int, default=1, help="runs trained at a time, each on --threads threads")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps")
-    p.add_argument("--threads", type=positive_int, default=None,
-                   help="torch CPU threads per run (default: torch's with --jobs 1, else 1)")
+    add_job_args(p, "runs")
     p.add_argument("--out", default="runs/mode_collapse", help="folder for each run's files")
     return p
 

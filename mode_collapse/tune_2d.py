@@ -23,7 +23,7 @@ import torch
 from common.cli import ArgumentParser, non_negative_int, pick_device, positive_float, positive_int, run_main, write_json
 from common.paths import RESULTS
 from common.runs import writable_folder
-from mode_collapse.runner import read_json, run_many
+from mode_collapse.runner import add_job_args, read_json, run_many
 from mode_collapse.train_2d import DATASETS, METHODS, SETTINGS, method_config, rates, run_name
 
 COMMITTED = os.path.join(RESULTS, "mode_collapse_2d_tuning.json")
@@ -51,10 +51,7 @@ def build_parser():
                         "the same --steps)")
     p.add_argument("--snapshots", type=positive_int, default=5, help="measurements during each trial")
     p.add_argument("--publish", action="store_true", help="merge the trials into " + os.path.relpath(COMMITTED))
-    p.add_argument("--jobs", type=positive_int, default=1, help="trials trained at a time, each on one thread")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps")
-    p.add_argument("--threads", type=positive_int, default=None,
-                   help="torch CPU threads per trial (default: torch's with --jobs 1, else 1)")
+    add_job_args(p, "trials")
     p.add_argument("--out", default="runs/mode_collapse_tuning", help="folder for the trials and their results")
     return p
 
