@@ -16,6 +16,18 @@ import torch
 
 from gan.metrics import kl_to_uniform
 
+# Published numbers on the papers' setting (train_2d.SETTINGS["paper"]), the two rows issue 12 quotes
+# (PacGAN, Lin et al. 2018, Table 1; its Unrolled GAN row is VEEGAN's, Srivastava et al. 2017,
+# Table 1). The table's other rows (ALI, PacGAN2-4) are not quoted here: the paper's table is an
+# image we could not read in this environment, and no number is typed in unchecked.
+PUBLISHED_2D = {
+    "source": "Lin et al. (2018), PacGAN, Table 1 (2D-ring and 2D-grid, 2,500 samples, high quality within 3 "
+              "standard deviations); the Unrolled GAN row is VEEGAN's (Srivastava et al. 2017, Table 1)",
+    "rows": [{"method": "GAN (PacGAN's tuned baseline)", "dataset": "grid", "modes": 17.3, "high_quality": 0.948},
+             {"method": "Unrolled GAN", "dataset": "grid", "modes": 23.6}],
+}
+
+
 N_STD = 3.0
 N_SAMPLES = 2500
 CAPTURE_FRACTION = 20 / 2500

@@ -27,7 +27,7 @@ def stack_mnist(images, labels, n, seed=0):
 
 
 @torch.no_grad()
-def modes_of(stacks, classifier, batch_size=1000):
+def modes_of(stacks, classifier, batch_size=128):
     """The mode of each stack (n, 3, 28, 28): the classifier's digit of every channel, as 100 d_1 + 10 d_2 + d_3."""
     digits = [predict(classifier, stacks[:, c:c + 1], batch_size)[0].argmax(1) for c in range(3)]
     return digits[0] * 100 + digits[1] * 10 + digits[2]

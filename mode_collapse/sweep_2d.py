@@ -39,15 +39,6 @@ COMMITTED_TUNING = os.path.join(RESULTS, "mode_collapse_2d_tuning.json")
 SEEDS = [0, 1, 2, 3, 4]
 QUICK = {"steps": 40}
 QUICK_SNAPSHOTS = 4
-# Published numbers on the papers' setting, as the issue quotes them (PacGAN, Lin et al. 2018,
-# Table 1; its Unrolled GAN row is VEEGAN's, Srivastava et al. 2017, Table 1). The other rows of
-# that table are still to be copied from the paper.
-PUBLISHED_2D = {
-    "source": "Lin et al. (2018), PacGAN, Table 1 (2D-ring and 2D-grid, 2,500 samples, high quality within 3 "
-              "standard deviations); the Unrolled GAN row is VEEGAN's (Srivastava et al. 2017, Table 1)",
-    "rows": [{"method": "GAN (PacGAN's tuned baseline)", "dataset": "grid", "modes": 17.3, "high_quality": 0.948},
-             {"method": "Unrolled GAN", "dataset": "grid", "modes": 23.6}],
-}
 
 
 def build_parser():

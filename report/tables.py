@@ -36,8 +36,10 @@ def summaries(results):
     if results.get("dcgan_speed"):  # names without spaces, for markers
         g = results["dcgan_speed"]["gans"]
         out["dcgan_speed_by"] = {"dcgan": g["DCGAN"], "mlp": g["MLP GAN"]}
-    if results.get("mode_collapse_2d"):
-        out["mode_collapse"] = _mode_collapse_means(results["mode_collapse_2d"])
+    for setting, key in (("ours", "mode_collapse"), ("paper", "mode_collapse_paper")):  # 2D means, per setting
+        records = _of_setting(results.get("mode_collapse_2d") or [], setting)
+        if records:
+            out[key] = _mode_collapse_means(records)
     for name in ("gan_mlp_tuning", "dcgan_tuning"):  # rows by name, for markers (the list's order moves on merges)
         if results.get(name):
             out[name.replace("_tuning", "_runs")] = {r["name"]: r for r in results[name]["runs"]}
@@ -215,7 +217,12 @@ def table_gan_bench(results):
             f"{b['batch_size']}, {b['rounds']} interleaved rounds of {b['calls']} steps per pipeline; {_env(b)}.")
 
 
-MODE_COLLAPSE_ORDER = ("gan", "wgan", "wgan_gp", "unrolled5", "unrolled10", "madgan")
+MODE_COLLAPSE_ORDER = ("gan", "wgan", "wgan_gp", "unrolled5", "unrolled10", "madgan", "pac2", "pac4")
+
+
+def _of_setting(records, setting):
+    """The 2D records of one setting (records written before settings existed are ours)."""
+    return [r for r in records if r.get("setting", "ours") == setting]
 
 
 def _mode_collapse_means(records):
@@ -236,34 +243,64 @@ def _mode_collapse_means(records):
     return out
 
 
-def table_mode_collapse_2d(results):
-    records = results["mode_collapse_2d"]
+def _mode_collapse_2d_table(records, published=None):
     means = _mode_collapse_means(records)
     n_modes = {"ring": 8, "grid": 25}
-    rows = ["| method | " + " | ".join(f"{d}: modes (of {n_modes[d]}) | {d}: high quality | {d}: KL"
-                                        for d in ("ring", "grid") if d in means) + " |",
-            "|---|" + "---:|---:|---:|" * sum(d in means for d in ("ring", "grid"))]
+    datasets = [d for d in ("ring", "grid") if d in means]
+    rows = ["| method | " + " | ".join(f"{d}: modes (of {n_modes[d]}) | {d}: high quality | {d}: KL" for d in datasets)
+            + " | seconds per run (" + " / ".join(datasets) + ") |",
+            "|---|" + "---:|---:|---:|" * len(datasets) + "---:|"]
     methods = [m for m in MODE_COLLAPSE_ORDER if any(m in means[d] for d in means)]
     methods += sorted({m for d in means for m in means[d]} - set(methods))
     for m in methods:
-        cells = []
-        for d in ("ring", "grid"):
-            if d not in means:
-                continue
+        cells, seconds = [], []
+        for d in datasets:
             s = means[d].get(m)
             if s is None:
                 cells += ["", "", ""]
+                seconds.append("–")
                 continue
             spread = "" if s["min_modes"] == s["max_modes"] else f" ({s['min_modes']}–{s['max_modes']})"
             kl = "–" if s["kl"] is None else f"{s['kl']:.3f}" + ("*" if s["kl_undefined"] else "")
             cells += [f"{s['modes']:.1f}{spread}", f"{s['high_quality']:.1%}", kl]
-        rows.append(f"| {m} | " + " | ".join(cells) + " |")
+            seconds.append(f"{s['seconds']:.0f}")
+        rows.append(f"| {m} | " + " | ".join(cells) + " | " + " / ".join(seconds) + " |")
+    for p in (published or {}).get("rows", []):  # the papers' rows, in the columns they report
+        cells = []
+        for d in datasets:
+            hit = p["dataset"] == d
+            cells += [f"{p['modes']:g}" if hit else "", f"{p['high_quality']:.1%}" if hit and "high_quality" in p else "",
+                      ""]
+        rows.append(f"| *published: {p['method']}* | " + " | ".join(cells) + " | |")
     r0 = records[0]
     seeds = sorted({r["seed"] for r in records})
-    return ("\n".join(rows) + f"\n\nMean over seeds {', '.join(map(str, seeds))} (fewest–most modes where they differ); "
+    steps = {d: sorted({r["generator_steps"] for r in records if r["dataset"] == d}) for d in datasets}
+    batch = sorted({r["config"]["batch_size"] for r in records if "config" in r})
+    budget = "; ".join(f"{d}: {', '.join(f'{n:,}' for n in steps[d])} generator steps" for d in datasets)
+    note = (f"\n\nMean over seeds {', '.join(map(str, seeds))} (fewest–most modes where they differ); "
             f"{r0['n_samples']:,} samples per run; a mode is captured when at least {r0['threshold']} samples are "
-            "high quality (within 3 standard deviations of it); KL of the mode histogram of the high-quality samples to uniform "
-            "(* mean over the seeds that had any high-quality sample; – none had).")
+            "high quality (within 3 standard deviations of it); KL of the mode histogram of the high-quality samples to "
+            "uniform (* mean over the seeds that had any high-quality sample; – none had). Budget: "
+            f"{budget}, batch {', '.join(map(str, batch))}"
+            + (", every method alike" if len(batch) == 1 and all(len(v) == 1 for v in steps.values())
+               else " (not equal across methods)") + "; seconds: mean wall clock of one run.")
+    if published:
+        note += f" Published rows: {published['source']}."
+    return "\n".join(rows) + note
+
+
+def table_mode_collapse_2d(results):
+    """The 2D comparison in our setting (small MLPs)."""
+    return _mode_collapse_2d_table(_of_setting(results["mode_collapse_2d"], "ours"))
+
+
+def table_mode_collapse_2d_paper(results):
+    """The 2D comparison in the papers' setting (PacGAN's and VEEGAN's networks), beside their published rows."""
+    from mode_collapse.metrics import PUBLISHED_2D
+    records = _of_setting(results["mode_collapse_2d"], "paper")
+    if not records:
+        return "(no run of the papers' setting is in the results file yet)"
+    return _mode_collapse_2d_table(records, PUBLISHED_2D)
 
 
 def table_dcgan_vs_mlp(results):

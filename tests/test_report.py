@@ -67,3 +67,29 @@ def test_gan_table_shows_a_measure_only_where_a_model_has_it_and_tuning_tables_s
     train, test = tables._tuning_table(t, "train"), tables._tuning_table(t, "test")
     assert "| a |" in train and "| b |" not in train and "memorised" in train and "0.00%" in train
     assert "| b |" in test and "| a |" not in test and "memorised" not in test
+
+
+def _record_2d(method, dataset, seed, modes, setting=None, steps=2000):
+    r = {"method": method, "dataset": dataset, "seed": seed, "modes": modes, "high_quality": 0.5, "kl": 0.1,
+         "seconds": 10.0, "generator_steps": steps, "n_samples": 2500, "threshold": 20,
+         "config": {"batch_size": 100}}
+    if setting:
+        r["setting"] = setting
+    return r
+
+
+def test_2d_tables_and_means_keep_the_settings_apart():
+    records = [_record_2d("gan", "ring", 0, 1), _record_2d("gan", "ring", 1, 3),  # ours (no setting: older records)
+               _record_2d("gan", "ring", 0, 8, "paper"), _record_2d("pac2", "grid", 0, 25, "paper", steps=4000)]
+    results = {"mode_collapse_2d": records}
+    s = tables.summaries(results)
+    assert s["mode_collapse"]["ring"]["gan"]["modes"] == 2.0  # the paper's 8 modes not averaged in
+    assert s["mode_collapse_paper"]["ring"]["gan"]["modes"] == 8.0
+    assert "grid" not in s["mode_collapse"]
+    ours, paper = tables.table_mode_collapse_2d(results), tables.table_mode_collapse_2d_paper(results)
+    assert "| gan | 2.0 (1–3) |" in ours and "pac2" not in ours
+    assert "| gan | 8.0 |" in paper and "| pac2 |" in paper and "published: Unrolled GAN" in paper
+    assert "every method alike" in ours and "ring: 2,000 generator steps; grid: 4,000" in paper
+    uneven = {"mode_collapse_2d": records[:1] + [_record_2d("wgan", "ring", 0, 0, steps=1000)]}
+    assert "not equal across methods" in tables.table_mode_collapse_2d(uneven)
+    assert "no run of the papers' setting" in tables.table_mode_collapse_2d_paper(uneven)
