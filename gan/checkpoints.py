@@ -21,6 +21,7 @@ NETWORKS = {
     "2d.Generator": models_2d.Generator2D,
     "2d.Discriminator": models_2d.Discriminator2D,
     "2d.MultiGenerator": models_2d.MultiGenerator,
+    "stacked.ImageGeneratorBank": models_2d.ImageGeneratorBank,
 }
 
 

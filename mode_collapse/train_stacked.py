@@ -125,8 +125,7 @@ def networks(config):
     c = config
     if c.objective == "madgan":
         G = ImageGeneratorBank(c.generators, c.latent_dim, c.ngf, channels=3)
-        g_spec = {"name": "stacked.ImageGeneratorBank", "kwargs": {"k": c.generators, "latent_dim": c.latent_dim,
-                                                                   "ngf": c.ngf, "channels": 3}}
+        g_spec = spec("stacked.ImageGeneratorBank", k=c.generators, latent_dim=c.latent_dim, ngf=c.ngf, channels=3)
     else:
         G = Generator(c.latent_dim, c.ngf, channels=3)
         g_spec = spec("dcgan.Generator", latent_dim=c.latent_dim, ngf=c.ngf, channels=3)

@@ -9,6 +9,7 @@ import torch
 
 from common.cli import run_main
 from dcgan.model import Discriminator
+from gan.checkpoints import load_generator
 from gan.objectives import generator_labels
 from mode_collapse import train_stacked as ts
 from mode_collapse.models import ImageGeneratorBank
@@ -107,6 +108,12 @@ def test_every_method_trains_and_is_measured(tmp_path, method):
     assert sum(record["histogram"]) == 100 and record["modes"] == sum(h > 0 for h in record["histogram"])
     assert record["training_seconds"] > 0 and record["evaluation_seconds"] > 0
     assert record["training_set"]["stacks"] == 64 and (tmp_path / "samples.png").exists()
+    # the checkpoint rebuilds its generator through the one registry (gan/checkpoints.NETWORKS)
+    G, state = load_generator(str(tmp_path / "checkpoint.pt"))
+    fresh_G = ts.networks(config)[0]
+    fresh_G.load_state_dict(state["generator"])
+    z = torch.randn(2 * (config.generators or 1), config.latent_dim)
+    assert type(G) is type(fresh_G) and torch.equal(G(z), fresh_G.eval()(z))
 
 
 def test_a_run_resumes_exactly(tmp_path):
