@@ -22,11 +22,20 @@ class UsageError(Exception):
     reported as one line, exit status 2."""
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: X)" to an option's help unless the help already says what the default is,
+    or the default is None (an option left unset: its help says what happens then)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        return text if "default" in text or action.default is None else super()._get_help_string(action)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with defaults shown in --help and one-line errors."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message):
@@ -57,14 +66,16 @@ seed_int = _typed(int, lambda v: 0 <= v < 2**63, "a seed between 0 and 2**63 - 1
 finite_float = _typed(float, np.isfinite, "a finite number")
 
 
-def add_common_args(parser, out):
-    """Add --seed, --device, --threads and --out (default ``out``) to ``parser``."""
+def add_common_args(parser, out, out_default=None):
+    """Add --seed, --device, --threads and --out (default ``out``; ``out_default`` describes a default
+    the script works out itself, when ``out`` is None) to ``parser``."""
     parser.add_argument("--seed", type=seed_int, default=0, help="random seed")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps")
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="CPU threads for torch (default: torch's choice, one per core)")
-    parser.add_argument("--out", default=out, help="folder for metrics.json, figures, checkpoints")
+    parser.add_argument("--out", default=out, help="folder for metrics.json, figures, checkpoints"
+                        + (f" (default: {out_default})" if out_default else ""))
     return parser
 
 

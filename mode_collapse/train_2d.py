@@ -323,7 +323,8 @@ def build_parser():
     p.add_argument("--lr", type=positive_float, default=None,
                    help="discriminator learning rate, and the generator's unless --lr_g (default: the method's, "
                         "RATES; sweep_2d.py uses the tuned ones)")
-    p.add_argument("--lr_g", type=positive_float, default=None, help="generator learning rate")
+    p.add_argument("--lr_g", type=positive_float, default=None,
+                   help="generator learning rate (default: the method's, RATES)")
     p.add_argument("--latent_dim", type=positive_int, default=None, help="default: the setting's")
     for net, name in (("g", "generator"), ("d", "discriminator")):
         p.add_argument(f"--{net}_hidden", type=positive_int, default=None,
@@ -331,13 +332,15 @@ def build_parser():
         p.add_argument(f"--{net}_layers", type=positive_int, default=None,
                        help=f"hidden layers of the {name} (default: the setting's)")
     p.add_argument("--generators", type=positive_int, default=None, help="MAD-GAN's k (default: the setting's)")
-    p.add_argument("--unroll_steps", type=non_negative_int, default=None, help="Unrolled GAN's K")
+    p.add_argument("--unroll_steps", type=non_negative_int, default=None,
+                   help="Unrolled GAN's K (default: the method's, 5 or 10)")
     p.add_argument("--pack", type=positive_int, default=None,
-                   help="PacGAN: the discriminator judges this many samples at once (the batch must be a multiple)")
+                   help="PacGAN: the discriminator judges this many samples at once (the batch must be a "
+                        "multiple; default: the method's, 2 or 4, else 1)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out (its own settings)")
     p.add_argument("--overwrite", action="store_true", help="replace the run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_common_args(p, out=None)
+    add_common_args(p, out=None, out_default="runs/mode_collapse/[SETTING_]DATASET_METHOD_seedSEED")
     return p
 
 

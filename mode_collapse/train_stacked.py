@@ -347,7 +347,7 @@ def build_parser():
     p.add_argument("--publish", action="store_true",
                    help="merge the record into report/results/stacked_mnist.json and draw its figures in report/figures")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_common_args(p, out=None)
+    add_common_args(p, out=None, out_default="runs/stacked_mnist/METHOD_seedSEED")
     return p
 
 

@@ -27,7 +27,7 @@ def build_parser():
     p.add_argument("--out", default=None, help="preview folder (default runs/publish/NAME)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch")
+    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch (default: torch's choice, one per core)")
     return p
 
 

@@ -192,3 +192,12 @@ def test_resume_from_the_command_line_finishes_the_run(tmp_path):
     resumed = ts.main(["--resume", "--out", str(tmp_path / "run"), "--data-dir", args[1], "--quiet", "--threads", "1",
                        "--device", "cpu"])
     assert resumed["histogram"] == done["histogram"] and resumed["config"]["generators"] == 2
+
+
+def test_help_states_each_default_once(capsys):
+    with pytest.raises(SystemExit) as exc:
+        ts.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert exc.value.code == 0
+    assert "generator steps (default 2400)" in text and "(default: None)" not in text  # said in the help itself
+    assert "random seed (default: 0)" in text  # appended where the help does not say it
