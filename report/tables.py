@@ -40,6 +40,9 @@ def summaries(results):
         records = _of_setting(results.get("mode_collapse_2d") or [], setting)
         if records:
             out[key] = _mode_collapse_means(records)
+    if results.get("stacked_mnist"):  # Stacked MNIST runs by method (the first seed), for markers
+        runs = sorted(results["stacked_mnist"]["runs"], key=lambda r: r["seed"], reverse=True)
+        out["stacked"] = {r["method"]: r for r in runs}
     for name in ("gan_mlp_tuning", "dcgan_tuning"):  # rows by name, for markers (the list's order moves on merges)
         if results.get(name):
             out[name.replace("_tuning", "_runs")] = {r["name"]: r for r in results[name]["runs"]}
@@ -301,6 +304,31 @@ def table_mode_collapse_2d_paper(results):
     if not records:
         return "(no run of the papers' setting is in the results file yet)"
     return _mode_collapse_2d_table(records, PUBLISHED_2D)
+
+
+STACKED_ORDER = ("dcgan", "unrolled", "pacdcgan2", "madgan", "wgan_gp")
+STACKED_LABELS = {"dcgan": "DCGAN", "unrolled": "Unrolled GAN (K = 5)", "pacdcgan2": "PacDCGAN2",
+                  "madgan": "MAD-GAN (k = 8)", "wgan_gp": "WGAN-GP"}
+
+
+def table_stacked_mnist(results):
+    """Stacked MNIST: modes (of 1,000) and KL of every run, its training time, and the published anchors."""
+    data = results["stacked_mnist"]
+    runs = sorted(data["runs"], key=lambda r: (STACKED_ORDER.index(r["method"]) if r["method"] in STACKED_ORDER
+                                               else len(STACKED_ORDER), r["seed"]))
+    rows = ["| method | seed | modes (of 1,000) | KL to uniform | training time | seconds per generator step |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for r in runs:
+        rows.append(f"| {STACKED_LABELS.get(r['method'], r['method'])} | {r['seed']} | {r['modes']:,} | {r['kl']:.2f} | "
+                    f"{r['training_seconds'] / 60:.1f} min | {r['training_seconds'] / r['generator_steps']:.3f} |")
+    for p in data["published"]["rows"]:
+        rows.append(f"| *published: {p['method']}* | | {p['modes']:g} | {p['kl']:.2f} | | |")
+    b, protocol = data["budget"], data["protocol"]
+    hardware = sorted({r.get("hardware", "") for r in runs} - {""})
+    return ("\n".join(rows) + f"\n\nEvery run: {b['steps']:,} generator steps of batch {b['batch_size']}, drawn "
+            f"from {b['n_stacks']:,} training stacks (digits of the MNIST training split); modes and KL over "
+            f"{protocol['n_samples']:,} samples, read by the evaluation classifier channel by channel. Training time "
+            f"is wall clock without the evaluations ({'; '.join(hardware)}). Published: {data['published']['source']}.")
 
 
 def table_dcgan_vs_mlp(results):

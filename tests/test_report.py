@@ -93,3 +93,21 @@ def test_2d_tables_and_means_keep_the_settings_apart():
     uneven = {"mode_collapse_2d": records[:1] + [_record_2d("wgan", "ring", 0, 0, steps=1000)]}
     assert "not equal across methods" in tables.table_mode_collapse_2d(uneven)
     assert "no run of the papers' setting" in tables.table_mode_collapse_2d_paper(uneven)
+
+
+def test_stacked_mnist_table_lists_every_run_with_its_time_beside_the_published_rows():
+    from mode_collapse.train_stacked import results as stacked_results, stacked_config
+    import dataclasses
+
+    def run(method, modes, kl, seconds):
+        config = dataclasses.asdict(stacked_config(method))
+        return {"method": method, "seed": 0, "modes": modes, "kl": kl, "training_seconds": seconds,
+                "generator_steps": config["steps"], "hardware": "CPU: test, 1 torch thread", "config": config}
+    data = stacked_results([run("wgan_gp", 640, 0.91, 1200.0), run("dcgan", 883, 1.156, 240.0)])
+    results = {"stacked_mnist": data}
+    table = tables.table_stacked_mnist(results)
+    lines = table.splitlines()
+    assert lines[2].startswith("| DCGAN | 0 | 883 | 1.16 | 4.0 min | 0.100 |")  # DCGAN first, whatever the file's order
+    assert lines[3].startswith("| WGAN-GP | 0 | 640 | 0.91 | 20.0 min | 0.500 |")
+    assert "| *published: PacDCGAN2* | | 1000 | 0.06 |" in table and "26,000 samples" in table
+    assert tables.summaries(results)["stacked"]["dcgan"]["modes"] == 883
