@@ -177,6 +177,30 @@ def figure_names(setting):
     return {"ring": f"{prefix}_ring.png", "grid": f"{prefix}_grid.png", "curves": f"{prefix}_curves.png"}
 
 
+def pending(args, records, config_of, device):
+    """(the records to keep, the tasks still to train): of the runs this sweep makes, a record is kept
+    only when it was made with the settings the sweep would use now; --fresh starts a run folder over."""
+    def current(r):
+        if (setting_of(r) != args.setting or r.get("dataset") not in args.datasets
+                or r.get("method") not in args.methods):
+            return True
+        return (r.get("config") == _comparable(config_of(r["method"], r["dataset"]))
+                and len(r.get("curve", [])) == args.snapshots + 1)
+    records = [r for r in records if current(r)]
+    done = {record_key(r) for r in records}
+    tasks = []
+    for dataset in args.datasets:
+        for seed in args.seeds:
+            for method in args.methods:
+                if (args.setting, method, dataset, seed) in done:
+                    continue
+                out = run_dir(args.out, dataset, method, seed, args.setting)
+                if args.fresh and os.path.isfile(os.path.join(out, "checkpoint.pt")):
+                    os.remove(os.path.join(out, "checkpoint.pt"))  # the sweep's own run folder: start it over
+                tasks.append((config_of(method, dataset), seed, out, device, args.snapshots))
+    return records, tasks
+
+
 def run_sweep(args):
     if args.threads and args.jobs == 1:
         torch.set_num_threads(args.threads)
@@ -192,23 +216,7 @@ def run_sweep(args):
 
     def config_of(method, dataset):
         return sweep_config(method, dataset, args.setting, args.quick, lrs.get((dataset, method)), args.steps)
-    # of the runs this sweep makes, keep only the records made with the settings it would use
-    def current(r):
-        if (setting_of(r) != args.setting or r.get("dataset") not in args.datasets
-                or r.get("method") not in args.methods):
-            return True
-        return (r.get("config") == _comparable(config_of(r["method"], r["dataset"]))
-                and len(r.get("curve", [])) == args.snapshots + 1)
-    records = [r for r in records if current(r)]
-    done = {record_key(r) for r in records}
-    jobs = [(m, d, s) for d in args.datasets for s in args.seeds for m in args.methods
-            if (args.setting, m, d, s) not in done]
-    tasks = []
-    for method, dataset, seed in jobs:
-        out = run_dir(args.out, dataset, method, seed, args.setting)
-        if args.fresh and os.path.isfile(os.path.join(out, "checkpoint.pt")):
-            os.remove(os.path.join(out, "checkpoint.pt"))  # the sweep's own run folder: start it over
-        tasks.append((config_of(method, dataset), seed, out, device, args.snapshots))
+    records, tasks = pending(args, records, config_of, device)
     finished = []
 
     def on_record(task, record):
