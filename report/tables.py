@@ -306,6 +306,28 @@ def table_mode_collapse_2d_paper(results):
     return _mode_collapse_2d_table(records, PUBLISHED_2D)
 
 
+def table_mode_collapse_2d_tuning(results, setting="ours"):
+    """The learning rates tune_2d.py chose per method and mixture, with every candidate's mean modes."""
+    data = results["mode_collapse_2d_tuning"]
+    chosen = data["chosen"].get(setting, {})
+    rows = ["| mixture | method | chosen rates (D / G) | modes | high quality | every candidate: factor → modes |",
+            "|---|---|---:|---:|---:|---|"]
+    for dataset in ("ring", "grid"):
+        by_method = chosen.get(dataset, {})
+        methods = [m for m in MODE_COLLAPSE_ORDER if m in by_method] + sorted(set(by_method) - set(MODE_COLLAPSE_ORDER))
+        for m in methods:
+            c = by_method[m]
+            candidates = ", ".join(f"×{k['factor']:.3g} → {k['modes']:.1f}" for k in c["candidates"])
+            rows.append(f"| {dataset} | {m} | {c['lr']:.2g} / {c['lr_g']:.2g} | {c['modes']:.1f} | "
+                        f"{c['high_quality']:.1%} | {candidates} |")
+    return ("\n".join(rows) + f"\n\nSeeds {', '.join(map(str, data['seeds']))} (never reported); rates are the "
+            f"method's starting rates times each factor; criterion: {data['criterion']}.")
+
+
+def table_mode_collapse_2d_tuning_paper(results):
+    return table_mode_collapse_2d_tuning(results, "paper")
+
+
 STACKED_ORDER = ("dcgan", "unrolled", "pacdcgan2", "madgan", "wgan_gp")
 STACKED_LABELS = {"dcgan": "DCGAN", "unrolled": "Unrolled GAN (K = 5)", "pacdcgan2": "PacDCGAN2",
                   "madgan": "MAD-GAN (k = 8)", "wgan_gp": "WGAN-GP"}

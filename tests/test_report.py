@@ -115,3 +115,14 @@ def test_stacked_mnist_table_lists_every_run_with_its_time_beside_the_published_
     assert "| the 128,000 training stacks (real) | | 1,000 | 0.01 | | | |" in table
     assert "| *published: PacDCGAN2* | | 1000 | 0.06 | | | |" in table and "26,000 samples" in table
     assert tables.summaries(results)["stacked"]["dcgan"]["modes"] == 883
+
+
+def test_tuning_table_shows_the_chosen_rates_and_every_candidate():
+    candidates = [{"lr": 1e-4, "lr_g": 1e-3, "factor": 1.0, "modes": 2.0, "high_quality": 0.1},
+                  {"lr": 3e-4, "lr_g": 3e-3, "factor": 3.0, "modes": 7.5, "high_quality": 0.4}]
+    chosen = {**candidates[1], "steps": 2000, "batch_size": 256, "seeds": [100, 101], "candidates": candidates}
+    results = {"mode_collapse_2d_tuning": {"criterion": "the most modes", "seeds": [100, 101],
+                                           "chosen": {"ours": {"ring": {"pac2": chosen}}}}}
+    table = tables.table_mode_collapse_2d_tuning(results)
+    assert "| ring | pac2 | 0.0003 / 0.003 | 7.5 | 40.0% | ×1 → 2.0, ×3 → 7.5 |" in table
+    assert "Seeds 100, 101 (never reported)" in table
