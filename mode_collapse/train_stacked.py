@@ -44,7 +44,8 @@ from gan.objectives import MADGAN, WGANGP, NonSaturatingGAN, UnrolledGAN
 from gan.trainer import TRAINING_KIND, GANTrainer
 from mode_collapse.figures import plot_mode_histograms, plot_modes_over_training
 from mode_collapse.models import ImageGeneratorBank
-from mode_collapse.stacked_mnist import N_MODES, N_SAMPLES, PUBLISHED, StackedBatches, mode_coverage, modes_of
+from mode_collapse.stacked_mnist import (N_MODES, N_SAMPLES, PUBLISHED, StackedBatches, mode_coverage, read_stacks,
+                                         stack_mnist)
 
 COMMITTED_JSON = os.path.join(RESULTS, "stacked_mnist.json")
 # One budget for every method: the same generator steps, batch and training stacks (PacGAN's 128,000,
@@ -183,8 +184,8 @@ def generate(G, n, seed, device, batch_size=1000):
 
 
 def evaluate(G, classifier, n, seed, device):
-    """The mode coverage (stacked_mnist.mode_coverage) of n fresh samples of G."""
-    return mode_coverage(modes_of(generate(G, n, seed, device), classifier))
+    """The mode coverage (stacked_mnist.mode_coverage, with the confident reads) of n fresh samples of G."""
+    return mode_coverage(*read_stacks(generate(G, n, seed, device), classifier))
 
 
 def time_evaluation(G, device, n=2000):
@@ -197,7 +198,8 @@ def time_evaluation(G, device, n=2000):
 
 class ModesOverTraining:
     """A trainer callback: evaluates the generator and appends {step, modes, kl, histogram,
-    training_seconds, evaluation_seconds} to trainer.evaluations (which the checkpoint carries)."""
+    confident, modes_confident, training_seconds, evaluation_seconds} to trainer.evaluations (which
+    the checkpoint carries). The noise is the same at every evaluation (seeded by the run's seed)."""
 
     def __init__(self, classifier, config, seed, device):
         self.classifier, self.config, self.seed, self.device = classifier, config, seed, device
@@ -207,6 +209,7 @@ class ModesOverTraining:
         cov = evaluate(trainer.generator, self.classifier, self.config.eval_samples, self.seed, self.device)
         trainer.evaluations.append({"step": trainer.step, "modes": cov["modes"], "kl": cov["kl"],
                                     "histogram": cov["histogram"], "n_samples": cov["n_samples"],
+                                    "confident": cov["confident"], "modes_confident": cov["modes_confident"],
                                     "training_seconds": round(trainer.seconds, 2),
                                     "evaluation_seconds": round(time.perf_counter() - started, 2)})
         if not trainer.quiet:
@@ -232,6 +235,8 @@ def train_stacked(config, seed, out, images, labels, classifier, device="cpu", q
         trainer.load_state_dict(state, trainer.checkpoint_path)
     summary = trainer.fit()
     final = trainer.evaluations[-1]
+    if "confident" not in final:  # a run evaluated before the confident reads were measured: its final
+        final.update(evaluate(trainer.generator, classifier, config.eval_samples, seed, device))  # G, measured again
     with torch.no_grad():
         G = trainer.generator.eval()
         grid = G(trainer.fixed_noise).cpu()
@@ -240,6 +245,7 @@ def train_stacked(config, seed, out, images, labels, classifier, device="cpu", q
               title=f"{LABELS.get(config.method, config.method)}: {final['modes']} modes, KL {final['kl']:.2f}")
     data = trainer.batches.modes
     record = {"method": config.method, "seed": seed, "modes": final["modes"], "kl": final["kl"],
+              "confident": final["confident"], "modes_confident": final["modes_confident"],
               "n_samples": final["n_samples"], "n_modes": N_MODES, "histogram": final["histogram"],
               "curve": [{k: e[k] for k in ("step", "modes", "kl", "training_seconds")} for e in trainer.evaluations],
               "training_seconds": summary["seconds"],
@@ -292,8 +298,27 @@ def merge_runs(runs, new):
     return sorted(merged, key=lambda r: (order.index(r["method"]) if r["method"] in order else len(order), r["seed"]))
 
 
-def results(runs):
-    """The results file: the protocol, the budget (with its reason), the published anchors, every run."""
+def measure_real(images, labels, classifier, device="cpu", n=N_SAMPLES):
+    """The measures of n real stacks of training digits (seeded), as the classifier reads them, and
+    how often it reads a stack's three digits right."""
+    stacks, truth = stack_mnist(images, labels, n, seed=1)
+    modes, confidence = read_stacks(stacks.to(device), classifier)
+    cov = mode_coverage(modes.cpu(), confidence.cpu())
+    return {"n_samples": n, "modes": cov["modes"], "kl": cov["kl"], "confident": cov["confident"],
+            "modes_confident": cov["modes_confident"], "read_right": float((modes.cpu() == truth).float().mean())}
+
+
+def read_real(path):
+    """The real-stacks measures of a results file, or None."""
+    if not read_results(path):  # also refuses a file that is not a results file
+        return None
+    with open(path) as f:
+        return json.load(f).get("real_stacks")
+
+
+def results(runs, real=None):
+    """The results file: the protocol, the budget (with its reason), the published anchors, the
+    measures of real stacks (``real``, measure_real), every run."""
     budget = budget_of(runs[0]) if runs else dict(BUDGET)
     seconds = {f"{r['method']} (seed {r['seed']})": r["training_seconds"] for r in runs}
     return {"protocol": {"n_samples": N_SAMPLES, "n_modes": N_MODES,
@@ -303,16 +328,16 @@ def results(runs):
                                        "applied to each channel"},
             "budget": {**budget, "training_images": "MNIST training split (60,000 images)", "note": BUDGET_NOTE,
                        "training_seconds": seconds},
-            "published": PUBLISHED, "runs": runs}
+            "published": PUBLISHED, **({"real_stacks": real} if real else {}), "runs": runs}
 
 
-def publish(record, out, results_path=None, figures=None):
-    """Merge the record into the results file (default: the committed one) and draw the figures (in
-    report/figures); returns the paths written."""
+def publish(record, out, results_path=None, figures=None, real=None):
+    """Merge the record into the results file (default: the committed one; ``real``: the real stacks'
+    measures, else the file's) and draw the figures (in report/figures); returns the paths written."""
     from gan.samples import save_grid
     results_path, figures = results_path or COMMITTED_JSON, figures or FIGURES
     runs = merge_runs(read_results(results_path), record)
-    paths = [write_json(results_path, results(runs))]
+    paths = [write_json(results_path, results(runs, real or read_real(results_path)))]
     if record["seed"] == min(r["seed"] for r in runs if r["method"] == record["method"]):
         grid = load_checkpoint(os.path.join(out, "samples.pt"), "mode_collapse/stacked_samples")["samples"]
         paths.append(save_grid(grid, os.path.join(figures, f"stacked_mnist_samples_{record['method']}.png"), nrow=8,
@@ -378,7 +403,9 @@ def main(argv=None):
           f"{record['evaluation_seconds']:.0f} s of evaluation")
     paths = [os.path.join(out, name) for name in ("metrics.json", "samples.png", "checkpoint.pt")]
     if args.publish:
-        paths += publish(record, out)
+        real = None if read_real(COMMITTED_JSON) else measure_real(images, labels, classifier, device,
+                                                                   config.eval_samples)
+        paths += publish(record, out, real=real)
     print(f"wrote {', '.join(paths)}")
     return record
 

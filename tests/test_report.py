@@ -105,15 +105,17 @@ def test_stacked_mnist_table_lists_every_run_with_its_time_beside_the_published_
         histogram[345], histogram[9] = 3, 1  # digits 3, 4, 5 three times; 0, 0, 9 once
         return {"method": method, "seed": 0, "modes": modes, "kl": kl, "training_seconds": seconds, "histogram": histogram,
                 "generator_steps": config["steps"], "hardware": "CPU: test, 1 torch thread", "config": config,
-                "training_set": {"stacks": 128000, "modes": 1000, "kl": 0.0076}}
-    data = stacked_results([run("wgan_gp", 640, 0.91, 1200.0), run("dcgan", 883, 1.156, 240.0)])
+                "confident": 0.5, "modes_confident": modes // 2}
+    data = stacked_results([run("wgan_gp", 640, 0.91, 1200.0), run("dcgan", 883, 1.156, 240.0)],
+                           real={"n_samples": 26000, "modes": 1000, "kl": 0.0196, "confident": 0.97, "modes_confident": 1000,
+                                 "read_right": 0.988})
     results = {"stacked_mnist": data}
     table = tables.table_stacked_mnist(results)
     lines = table.splitlines()
-    assert lines[2].startswith("| DCGAN | 0 | 883 | 1.16 | 3 (75%) / 4 (75%) / 5 (75%) | 4.0 min | 0.100 |")  # DCGAN first, whatever the file's order
-    assert lines[3].startswith("| WGAN-GP | 0 | 640 | 0.91 | 3 (75%) / 4 (75%) / 5 (75%) | 20.0 min | 0.500 |")
-    assert "| the 128,000 training stacks (real) | | 1,000 | 0.01 | | | |" in table
-    assert "| *published: PacDCGAN2* | | 1000 | 0.06 | | | |" in table and "26,000 samples" in table
+    assert lines[2].startswith("| DCGAN | 0 | 883 | 1.16 | 50% | 441 | 3 (75%) / 4 (75%) / 5 (75%) | 4.0 min | 0.100 |")  # DCGAN first, whatever the file's order
+    assert lines[3].startswith("| WGAN-GP | 0 | 640 | 0.91 | 50% | 320 | 3 (75%) / 4 (75%) / 5 (75%) | 20.0 min | 0.500 |")
+    assert "| 26,000 real training stacks | | 1,000 | 0.02 | 97% | 1,000 | | | |" in table and "read right" in table
+    assert "| *published: PacDCGAN2* | | 1000 | 0.06 | | | | | |" in table and "26,000 samples" in table
     assert tables.summaries(results)["stacked"]["dcgan"]["modes"] == 883
 
 

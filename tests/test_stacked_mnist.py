@@ -13,7 +13,7 @@ from gan.checkpoints import load_generator
 from gan.objectives import generator_labels
 from mode_collapse import train_stacked as ts
 from mode_collapse.models import ImageGeneratorBank
-from mode_collapse.stacked_mnist import N_MODES, PUBLISHED, StackedBatches, mode_coverage, modes_of
+from mode_collapse.stacked_mnist import N_MODES, PUBLISHED, StackedBatches, mode_coverage, modes_of, read_stacks
 from tests.gan_helpers import StubClassifier, make_fake_mnist
 
 TINY = {"steps": 4, "batch_size": 8, "n_stacks": 64, "evaluations": 2, "eval_samples": 100, "ngf": 4, "ndf": 4,
@@ -49,7 +49,25 @@ def test_mode_coverage_on_known_histograms():
     assert half["modes"] == 2 and half["kl"] == pytest.approx(math.log(500))
     assert half["histogram"][3] == 13_000 and half["n_samples"] == 26_000 and len(half["histogram"]) == N_MODES
     tenth = mode_coverage(torch.arange(26_000) % 100)  # 100 modes equally often
-    assert tenth["modes"] == 100 and tenth["kl"] == pytest.approx(math.log(10))
+    assert tenth["modes"] == 100 and tenth["kl"] == pytest.approx(math.log(10)) and "confident" not in tenth
+    sure = mode_coverage(torch.tensor([1, 2, 3, 3]), torch.tensor([0.95, 0.5, 0.9, 0.99]))
+    assert sure["confident"] == 0.75 and sure["modes_confident"] == 2 and sure["modes"] == 3  # modes 1 and 3
+
+
+def test_a_stack_is_read_channel_by_channel_and_as_sure_as_its_least_clear_channel():
+    centres = torch.linspace(-0.9, 0.9, 10)  # StubClassifier's digit k: brightness centres[k]
+    levels = torch.tensor([[centres[3], (centres[4] + centres[5]) / 2, centres[7]],  # middle channel: 4 or 5
+                           [centres[0], centres[9], centres[2]]])
+    modes, confidence = read_stacks(levels.view(2, 3, 1, 1).expand(2, 3, 28, 28).clone(), StubClassifier())
+    assert modes[0] in (347, 357) and modes[1] == 92
+    assert confidence[0] == pytest.approx(0.5, abs=1e-3) and confidence[1] == pytest.approx(1.0)
+
+
+def test_real_stacks_are_read_right_by_a_classifier_that_knows_the_digits():
+    images, labels = digits()
+    real = ts.measure_real(images, labels, StubClassifier(), n=500)
+    assert real["read_right"] == 1.0 and real["confident"] == 1.0 and real["n_samples"] == 500
+    assert real["modes"] == real["modes_confident"] > 300  # 500 draws of 1,000 equally likely modes: about 390
 
 
 def test_published_anchors_carry_their_source():
@@ -116,6 +134,21 @@ def test_every_method_trains_and_is_measured(tmp_path, method):
     assert type(G) is type(fresh_G) and torch.equal(G(z), fresh_G.eval()(z))
 
 
+def test_a_finished_run_measured_before_the_confident_reads_gets_them_on_resume(tmp_path):
+    images, labels = digits()
+    config = ts.stacked_config("dcgan", **TINY)
+    done = ts.train_stacked(config, 0, str(tmp_path), images, labels, StubClassifier())
+    assert 0 <= done["confident"] <= 1 and done["modes_confident"] <= done["modes"]
+    path = tmp_path / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    for e in state["evaluations"]:  # as a run of the earlier code left it
+        del e["confident"], e["modes_confident"]
+    ts.save_checkpoint(state, str(path))
+    again = ts.train_stacked(config, 0, str(tmp_path), images, labels, StubClassifier(), resume=True)
+    same = ("modes", "kl", "histogram", "confident", "modes_confident", "generator_steps")
+    assert {k: again[k] for k in same} == {k: done[k] for k in same}, "the same generator, the same noise"
+
+
 def test_a_run_resumes_exactly(tmp_path):
     images, labels = digits()
     config = ts.stacked_config("unrolled", **{**TINY, "steps": 6, "evaluations": 3})
@@ -150,9 +183,12 @@ def test_publish_merges_runs_by_method_and_seed(tmp_path, monkeypatch):
     monkeypatch.setattr(ts, "FIGURES", str(figures))
     committed.write_text(json.dumps(ts.results([])))  # a results file without runs yet
     pac = ts.main(cli(tmp_path, "--method", "pacdcgan2", "--out", str(tmp_path / "r1"), "--publish"))
+    monkeypatch.setattr(ts, "measure_real", lambda *a, **k: pytest.fail("the real stacks measured twice"))
     first = ts.main(cli(tmp_path, "--method", "dcgan", "--out", str(tmp_path / "r2"), "--publish"))
     data = json.loads(committed.read_text())
     assert [(r["method"], r["seed"]) for r in data["runs"]] == [("dcgan", 0), ("pacdcgan2", 0)]
+    real = data["real_stacks"]  # measured once, at the first publish, on as many stacks as a run's samples
+    assert real["n_samples"] == 50 and 0 <= real["read_right"] <= 1 and set(real) >= {"modes", "kl", "confident"}
     assert data["runs"][1]["histogram"] == pac["histogram"] and data["runs"][0]["kl"] == first["kl"]
     replaced = ts.merge_runs(data["runs"], {**first, "kl": 9.5})  # the same method and seed: replaced
     assert [(r["method"], r["kl"]) for r in replaced] == [("dcgan", 9.5), ("pacdcgan2", pac["kl"])]
