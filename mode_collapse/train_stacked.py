@@ -3,11 +3,12 @@
     python mode_collapse/train_stacked.py --method dcgan --data-dir ../shared/data --threads 1            # into runs/
     python mode_collapse/train_stacked.py --method dcgan --data-dir ../shared/data --threads 1 --publish  # + report/
     python mode_collapse/train_stacked.py --method dcgan --data-dir ../shared/data --threads 1 --resume   # continue
+    python mode_collapse/train_stacked.py --method dcgan --data-dir ../shared/data --threads 1 --budget long --publish
 
 A training sample is three MNIST training digits stacked as the channels of one 28 x 28 image
 (stacked_mnist.py); its mode is the triple of digits. The methods (METHODS) share the networks --
-the 3-channel DCGAN of dcgan/model.py -- and the budget (BUDGET: generator steps, batch, training
-stacks): dcgan (the non-saturating GAN), unrolled (the Unrolled GAN, K = 5 as in VEEGAN's runs),
+the 3-channel DCGAN of dcgan/model.py -- and the budget (BUDGETS[--budget]: generator steps, batch,
+training stacks; "standard" for all five, "long" for the three that can afford it): dcgan (the non-saturating GAN), unrolled (the Unrolled GAN, K = 5 as in VEEGAN's runs),
 pacdcgan2 (PacGAN's discriminator judging 2 images at once), madgan (k = 8 generators and a 9-way
 discriminator) and wgan_gp (a critic without BatchNorm, lambda = 10, n_critic = 5, Adam(1e-4,
 betas = (0.5, 0.9))). All run in gan/trainer.py's loop.
@@ -18,9 +19,10 @@ modes (of 1,000) holding at least one sample and KL(mode histogram || uniform). 
 --evaluations evenly spaced points of training (the last at the end): the modes over training.
 Writes to --out: metrics.json (the record), samples.png (64 samples of a fixed noise batch, as RGB
 images), checkpoint.pt (at every evaluation and every twentieth of the run). --publish merges the
-record (keyed by method and seed) into report/results/stacked_mnist.json and draws, in
-report/figures, stacked_mnist_samples_<method>.png (seed 0's samples), stacked_mnist_modes.png (the
-mode histogram of every method) and stacked_mnist_curves.png (modes over training).
+record (keyed by method and seed) into report/results/stacked_mnist.json (stacked_mnist_long.json
+for --budget long) and draws, in report/figures, stacked_mnist[_long]_samples_<method>.png (seed
+0's samples), stacked_mnist[_long]_modes.png (the mode histogram of every method) and
+stacked_mnist[_long]_curves.png (modes over training).
 """
 import dataclasses
 import json
@@ -54,13 +56,22 @@ COMMITTED_JSON = os.path.join(RESULTS, "stacked_mnist.json")
 # measured 555 ms per step for it (WGAN-GP 410, MAD-GAN 121, DCGAN 102, PacDCGAN2 79) and 118 s per
 # evaluation, on a core shared with other jobs: 2,400 steps are 22 minutes, and 4 evaluations 8 more.
 # PacGAN trained 50 epochs of its 128,000 stacks (100,000 steps of a larger DCGAN): this is 1.2 epochs.
-BUDGET = {"steps": 2400, "batch_size": 64, "n_stacks": 128_000}
-BUDGET_NOTE = ("every method trains the same generator steps on batches of the same size, drawn from the same "
-               "training stacks (three digits of the MNIST training split each); the budget was chosen so that one "
-               "run of the slowest method, the Unrolled GAN (K = 5), fits about 30 minutes on one core of a 2-core "
-               "CPU with its 4 evaluations of 26,000 samples (mode_collapse/bench.py --stacked: 555 ms per step, 118 s "
-               "per evaluation); PacGAN's own runs were 50 epochs of 128,000 stacks with a larger DCGAN, about 40 "
-               "times this budget. training_seconds gives each run's measured training time")
+BUDGETS = {"standard": {"steps": 2400, "batch_size": 64, "n_stacks": 128_000},
+           "long": {"steps": 10_000, "batch_size": 64, "n_stacks": 128_000}}
+BUDGET = BUDGETS["standard"]
+BUDGET_NOTES = {
+    "standard": ("every method trains the same generator steps on batches of the same size, drawn from the same "
+                 "training stacks (three digits of the MNIST training split each); the budget was chosen so that one "
+                 "run of the slowest method, the Unrolled GAN (K = 5), fits about 30 minutes on one core of a 2-core "
+                 "CPU with its 4 evaluations of 26,000 samples (mode_collapse/bench.py --stacked: 555 ms per step, 118 s "
+                 "per evaluation); PacGAN's own runs were 50 epochs of 128,000 stacks with a larger DCGAN, about 40 "
+                 "times this budget. training_seconds gives each run's measured training time"),
+    "long": ("the standard budget leaves most samples half-formed (a few percent read confidently), so the three "
+             "methods whose step costs about as much as the DCGAN's (dcgan, pacdcgan2, madgan) also train 10,000 "
+             "generator steps, the most that MAD-GAN's run fits in about 30 minutes on one core with its 4 "
+             "evaluations; the Unrolled GAN (K = 5) and WGAN-GP (5 critic steps) cost 5 to 7 DCGAN steps per "
+             "step and would need 2 to 3 hours. The same steps, batch and training stacks for the three"),
+}
 # What differs between methods. The GANs use DCGAN's Adam(2e-4, beta1 = 0.5) (Radford et al., 2015;
 # PacGAN's Stacked MNIST runs); WGAN-GP its paper's.
 METHODS = {
@@ -105,11 +116,13 @@ OVERRIDABLE = ("steps", "batch_size", "n_stacks", "ngf", "ndf", "generators", "u
                "eval_samples", "latent_dim")
 
 
-def stacked_config(method, **overrides):
-    """BUDGET, then the method's entry of METHODS, then the non-None ``overrides``."""
+def stacked_config(method, budget="standard", **overrides):
+    """BUDGETS[budget], then the method's entry of METHODS, then the non-None ``overrides``."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
-    config = StackedConfig(method=method, **BUDGET, **METHODS[method])
+    if budget not in BUDGETS:
+        raise ValueError(f"unknown budget {budget!r}: use one of {', '.join(BUDGETS)}")
+    config = StackedConfig(method=method, **BUDGETS[budget], **METHODS[method])
     config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if config.batch_size % config.pack:
         raise ValueError(f"--batch_size {config.batch_size} cannot be packed in pairs: use a multiple of {config.pack}")
@@ -316,35 +329,43 @@ def read_real(path):
         return json.load(f).get("real_stacks")
 
 
-def results(runs, real=None):
+def results_path_of(budget):
+    """The committed results file of a budget: stacked_mnist.json, stacked_mnist_long.json."""
+    name = "stacked_mnist" if budget == "standard" else f"stacked_mnist_{budget}"
+    return os.path.join(os.path.dirname(COMMITTED_JSON), name + ".json")
+
+
+def results(runs, real=None, budget="standard"):
     """The results file: the protocol, the budget (with its reason), the published anchors, the
     measures of real stacks (``real``, measure_real), every run."""
-    budget = budget_of(runs[0]) if runs else dict(BUDGET)
+    note = BUDGET_NOTES[budget]
+    budget = budget_of(runs[0]) if runs else dict(BUDGETS[budget])
     seconds = {f"{r['method']} (seed {r['seed']})": r["training_seconds"] for r in runs}
     return {"protocol": {"n_samples": N_SAMPLES, "n_modes": N_MODES,
                          "measures": "modes: of the 1,000 triples, those holding at least one sample; kl: KL(mode "
                                      "histogram of the samples || uniform), 0 log 0 = 0",
                          "classifier": "gan/weights/mnist_classifier.pt (trained on the MNIST training split), "
                                        "applied to each channel"},
-            "budget": {**budget, "training_images": "MNIST training split (60,000 images)", "note": BUDGET_NOTE,
+            "budget": {**budget, "training_images": "MNIST training split (60,000 images)", "note": note,
                        "training_seconds": seconds},
             "published": PUBLISHED, **({"real_stacks": real} if real else {}), "runs": runs}
 
 
-def publish(record, out, results_path=None, figures=None, real=None):
-    """Merge the record into the results file (default: the committed one; ``real``: the real stacks'
-    measures, else the file's) and draw the figures (in report/figures); returns the paths written."""
+def publish(record, out, results_path=None, figures=None, real=None, budget="standard"):
+    """Merge the record into the results file (default: the budget's committed one; ``real``: the real
+    stacks' measures, else the file's) and draw the figures (in report/figures); returns the paths written."""
     from gan.samples import save_grid
-    results_path, figures = results_path or COMMITTED_JSON, figures or FIGURES
+    results_path, figures = results_path or results_path_of(budget), figures or FIGURES
+    prefix = os.path.splitext(os.path.basename(results_path_of(budget)))[0]
     runs = merge_runs(read_results(results_path), record)
-    paths = [write_json(results_path, results(runs, real or read_real(results_path)))]
+    paths = [write_json(results_path, results(runs, real or read_real(results_path), budget))]
     if record["seed"] == min(r["seed"] for r in runs if r["method"] == record["method"]):
         grid = load_checkpoint(os.path.join(out, "samples.pt"), "mode_collapse/stacked_samples")["samples"]
-        paths.append(save_grid(grid, os.path.join(figures, f"stacked_mnist_samples_{record['method']}.png"), nrow=8,
+        paths.append(save_grid(grid, os.path.join(figures, f"{prefix}_samples_{record['method']}.png"), nrow=8,
                                title=f"{LABELS.get(record['method'], record['method'])}, seed {record['seed']}: "
                                      f"{record['modes']} modes, KL {record['kl']:.2f}"))
-    paths.append(plot_mode_histograms(runs, os.path.join(figures, "stacked_mnist_modes.png"), LABELS))
-    paths.append(plot_modes_over_training(runs, os.path.join(figures, "stacked_mnist_curves.png"), LABELS, list(METHODS)))
+    paths.append(plot_mode_histograms(runs, os.path.join(figures, f"{prefix}_modes.png"), LABELS))
+    paths.append(plot_modes_over_training(runs, os.path.join(figures, f"{prefix}_curves.png"), LABELS, list(METHODS)))
     return paths
 
 
@@ -353,7 +374,11 @@ def build_parser():
     p = ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--method", choices=list(METHODS), default="dcgan")
     p.add_argument("--data-dir", default=None, help="MNIST root (default: $MNIST_DIR, else ./data)")
-    p.add_argument("--steps", type=positive_int, default=None, help=f"generator steps (default {BUDGET['steps']})")
+    p.add_argument("--budget", choices=list(BUDGETS), default="standard",
+                   help="the budget's steps, batch and stacks, its results file and figures (default: standard; "
+                        "long: 10,000 steps, for dcgan, pacdcgan2 and madgan)")
+    p.add_argument("--steps", type=positive_int, default=None,
+                   help=f"generator steps (default: the budget's, {BUDGET['steps']} for standard)")
     p.add_argument("--batch_size", type=positive_int, default=None, help=f"default {BUDGET['batch_size']}")
     p.add_argument("--n_stacks", type=positive_int, default=None,
                    help=f"training stacks drawn from the MNIST training split (default {BUDGET['n_stacks']})")
@@ -372,7 +397,7 @@ def build_parser():
     p.add_argument("--publish", action="store_true",
                    help="merge the record into report/results/stacked_mnist.json and draw its figures in report/figures")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_common_args(p, out=None, out_default="runs/stacked_mnist/METHOD_seedSEED")
+    add_common_args(p, out=None, out_default="runs/stacked_mnist/METHOD[_BUDGET]_seedSEED")
     return p
 
 
@@ -381,7 +406,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     device = setup_run(args)
     classifier, _ = load_classifier(args.classifier, device)  # a missing classifier fails before training
-    out = args.out or os.path.join("runs", "stacked_mnist", f"{args.method}_seed{args.seed}")
+    budget_part = "" if args.budget == "standard" else f"_{args.budget}"
+    out = args.out or os.path.join("runs", "stacked_mnist", f"{args.method}{budget_part}_seed{args.seed}")
+    committed = results_path_of(args.budget)
     if args.resume:
         out = prepare_out(out, resume=True)
         state = load_checkpoint(os.path.join(out, "checkpoint.pt"), TRAINING_KIND)
@@ -389,9 +416,9 @@ def main(argv=None):
             raise ValueError(f"--resume: {out}/checkpoint.pt is not a Stacked MNIST run")
         config, args.seed = config_from_dict(StackedConfig, state["config"], where=out), state["seed"]
     else:
-        config = stacked_config(args.method, **{k: getattr(args, k) for k in OVERRIDABLE})
+        config = stacked_config(args.method, args.budget, **{k: getattr(args, k) for k in OVERRIDABLE})
     if args.publish:  # a broken results file, or one of another budget, fails before training, not after
-        check_budget(read_results(COMMITTED_JSON), budget_of({"config": dataclasses.asdict(config)}),
+        check_budget(read_results(committed), budget_of({"config": dataclasses.asdict(config)}),
                      replacing=(config.method, args.seed))
     images, labels = load_mnist_tensor("train", args.data_dir)  # missing data fails before --out is made
     if not args.resume:
@@ -403,9 +430,8 @@ def main(argv=None):
           f"{record['evaluation_seconds']:.0f} s of evaluation")
     paths = [os.path.join(out, name) for name in ("metrics.json", "samples.png", "checkpoint.pt")]
     if args.publish:
-        real = None if read_real(COMMITTED_JSON) else measure_real(images, labels, classifier, device,
-                                                                   config.eval_samples)
-        paths += publish(record, out, real=real)
+        real = None if read_real(committed) else measure_real(images, labels, classifier, device, config.eval_samples)
+        paths += publish(record, out, real=real, budget=args.budget)
     print(f"wrote {', '.join(paths)}")
     return record
 

@@ -40,9 +40,10 @@ def summaries(results):
         records = _of_setting(results.get("mode_collapse_2d") or [], setting)
         if records:
             out[key] = _mode_collapse_means(records)
-    if results.get("stacked_mnist"):  # Stacked MNIST runs by method (the first seed), for markers
-        runs = sorted(results["stacked_mnist"]["runs"], key=lambda r: r["seed"], reverse=True)
-        out["stacked"] = {r["method"]: r for r in runs}
+    for name, key in (("stacked_mnist", "stacked"), ("stacked_mnist_long", "stacked_long")):  # by method, for markers
+        if results.get(name):  # (the first seed of each)
+            runs = sorted(results[name]["runs"], key=lambda r: r["seed"], reverse=True)
+            out[key] = {r["method"]: r for r in runs}
     for name in ("gan_mlp_tuning", "dcgan_tuning"):  # rows by name, for markers (the list's order moves on merges)
         if results.get(name):
             out[name.replace("_tuning", "_runs")] = {r["name"]: r for r in results[name]["runs"]}
@@ -346,10 +347,14 @@ def _commonest_digits(histogram):
     return " / ".join(cells)
 
 
-def table_stacked_mnist(results):
+def table_stacked_mnist_long(results):
+    return table_stacked_mnist(results, "stacked_mnist_long")
+
+
+def table_stacked_mnist(results, name="stacked_mnist"):
     """Stacked MNIST: modes (of 1,000) and KL of every run, the samples read confidently, its training
     time, the real stacks and the published anchors."""
-    data = results["stacked_mnist"]
+    data = results[name]
     runs = sorted(data["runs"], key=lambda r: (STACKED_ORDER.index(r["method"]) if r["method"] in STACKED_ORDER
                                                else len(STACKED_ORDER), r["seed"]))
 

@@ -202,6 +202,19 @@ def test_publish_merges_runs_by_method_and_seed(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="mix budgets"):  # ... before training, from the command line
         ts.main(cli(tmp_path, "--method", "wgan_gp", "--steps", "8", "--out", str(tmp_path / "r3"), "--publish"))
     assert not (tmp_path / "r3").exists()
+    # another budget goes to its own results file and figures, and leaves the standard ones alone
+    before = committed.read_text()
+    monkeypatch.setattr(ts, "measure_real", lambda *a, **k: {"n_samples": 50, "modes": 40, "kl": 0.1,
+                                                              "confident": 1.0, "modes_confident": 40, "read_right": 1.0})
+    ts.main(cli(tmp_path, "--method", "madgan", "--generators", "2", "--budget", "long", "--steps", "6",
+                "--evaluations", "3", "--out", str(tmp_path / "r4"), "--publish"))
+    long = json.loads((tmp_path / "stacked_mnist_long.json").read_text())
+    assert [(r["method"], r["config"]["steps"]) for r in long["runs"]] == [("madgan", 6)]
+    assert "10,000 generator steps" in long["budget"]["note"] and long["real_stacks"]["modes"] == 40
+    assert committed.read_text() == before and (figures / "stacked_mnist_long_modes.png").exists()
+    assert ts.stacked_config("pacdcgan2", "long").steps == 10_000 and ts.stacked_config("pacdcgan2").steps == 2400
+    with pytest.raises(ValueError, match="unknown budget"):
+        ts.stacked_config("dcgan", "huge")
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -235,5 +248,6 @@ def test_help_states_each_default_once(capsys):
         ts.main(["--help"])
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     assert exc.value.code == 0
-    assert "generator steps (default 2400)" in text and "(default: None)" not in text  # said in the help itself
+    assert "generator steps (default: the budget's, 2400 for standard)" in text  # said in the help itself
+    assert "(default: None)" not in text
     assert "random seed (default: 0)" in text  # appended where the help does not say it
