@@ -318,7 +318,8 @@ def table_mode_collapse_2d_tuning(results, setting="ours"):
         methods = [m for m in MODE_COLLAPSE_ORDER if m in by_method] + sorted(set(by_method) - set(MODE_COLLAPSE_ORDER))
         for m in methods:
             c = by_method[m]
-            candidates = ", ".join(f"×{k['factor']:.3g} → {k['modes']:.1f}" for k in c["candidates"])
+            candidates = (f"not tuned: {c['rates_of']}'s rates" if c.get("rates_of") else
+                          ", ".join(f"×{k['factor']:.3g} → {k['modes']:.1f}" for k in c["candidates"]))
             rows.append(f"| {dataset} | {m} | {c['lr']:.2g} / {c['lr_g']:.2g} | {c['modes']:.1f} | "
                         f"{c['high_quality']:.1%} | {candidates} |")
     return ("\n".join(rows) + f"\n\nSeeds {', '.join(map(str, data['seeds']))} (never reported); rates are the "

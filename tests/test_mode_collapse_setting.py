@@ -153,6 +153,17 @@ def test_choose_takes_the_most_modes_then_quality_and_needs_every_seed():
     assert chosen["pac2"]["lr"] == 3e-4 and chosen["pac2"]["high_quality"] == pytest.approx(0.8)
 
 
+def test_the_unrolled_gan_with_k_10_takes_k_5s_rates_unless_tuned_itself():
+    trials = [trial("unrolled5", 3e-4, s, 7, 0.5) for s in (100, 101, 102)]
+    chosen = tune_2d.choose(trials, [100, 101, 102])["paper"]["ring"]
+    assert (chosen["unrolled10"]["lr"], chosen["unrolled10"]["rates_of"]) == (3e-4, "unrolled5")
+    assert chosen["unrolled10"]["candidates"] == [] and chosen["unrolled10"]["steps"] == 10
+    own = tune_2d.choose(trials + [trial("unrolled10", 1e-4, s, 8, 0.5) for s in (100, 101, 102)],
+                         [100, 101, 102])["paper"]["ring"]["unrolled10"]
+    assert own["lr"] == 1e-4 and "rates_of" not in own
+    assert "unrolled10" not in tune_2d.build_parser().parse_args([]).methods
+
+
 def test_tuning_then_sweep_with_the_tuned_rates(tmp_path, monkeypatch):
     common = ["--setting", "ours", "--methods", "gan", "--datasets", "ring", "--steps", "4", "--snapshots", "2",
               "--threads", "1"]

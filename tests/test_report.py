@@ -124,7 +124,9 @@ def test_tuning_table_shows_the_chosen_rates_and_every_candidate():
                   {"lr": 3e-4, "lr_g": 3e-3, "factor": 3.0, "modes": 7.5, "high_quality": 0.4}]
     chosen = {**candidates[1], "steps": 2000, "batch_size": 256, "seeds": [100, 101], "candidates": candidates}
     results = {"mode_collapse_2d_tuning": {"criterion": "the most modes", "seeds": [100, 101],
-                                           "chosen": {"ours": {"ring": {"pac2": chosen}}}}}
+                                           "chosen": {"ours": {"ring": {"pac2": chosen, "unrolled10": {
+                                               **chosen, "rates_of": "unrolled5", "candidates": []}}}}}}
     table = tables.table_mode_collapse_2d_tuning(results)
+    assert "| ring | unrolled10 | 0.0003 / 0.003 | 7.5 | 40.0% | not tuned: unrolled5's rates |" in table
     assert "| ring | pac2 | 0.0003 / 0.003 | 7.5 | 40.0% | ×1 → 2.0, ×3 → 7.5 |" in table
     assert "Seeds 100, 101 (never reported)" in table
