@@ -5,7 +5,8 @@
 
 Numbers are never typed into the report: they sit between markers that Markdown does not show,
   <!--v NAME.key.subkey:FORMAT-->0.123<!--/v-->   a value of results file NAME (or a summary below)
-  <!--table NAME-->...<!--/table-->               a table made by one of the functions in tables.py
+  <!--table NAME-->...<!--/table-->               a table made by one of the functions in tables.py or
+                                                   tables_mode_collapse.py
 and this script fills them in. The test suite runs --check, so the report cannot drift from
 the results files.
 """
@@ -66,7 +67,7 @@ def format_value(value, fmt):
 
 def render(text, results, where="document"):
     """``text`` with every marked value and table recomputed from ``results``."""
-    from report import tables
+    from report import tables, tables_mode_collapse
 
     def value(match):
         try:
@@ -77,9 +78,11 @@ def render(text, results, where="document"):
         return f"<!--v {match['path']}{':' + fmt if fmt else ''}-->{format_value(v, fmt)}<!--/v-->"
 
     def table(match):
-        make = getattr(tables, f"table_{match['name'].replace('-', '_')}", None)
+        name = f"table_{match['name'].replace('-', '_')}"
+        make = getattr(tables, name, None) or getattr(tables_mode_collapse, name, None)
         if make is None:
-            raise ValueError(f"{where}: no table named {match['name']!r} in report/tables.py")
+            raise ValueError(f"{where}: no table named {match['name']!r} in report/tables.py or "
+                             "report/tables_mode_collapse.py")
         try:
             body = make(results).strip()
         except (KeyError, TypeError, IndexError, ValueError) as err:

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from report import build, tables
+from report import build, tables, tables_mode_collapse
 
 
 def test_render_fills_values_and_tables(tmp_path):
@@ -86,17 +86,18 @@ def test_2d_tables_and_means_keep_the_settings_apart():
     assert s["mode_collapse"]["ring"]["gan"]["modes"] == 2.0  # the paper's 8 modes not averaged in
     assert s["mode_collapse_paper"]["ring"]["gan"]["modes"] == 8.0
     assert "grid" not in s["mode_collapse"]
-    ours, paper = tables.table_mode_collapse_2d(results), tables.table_mode_collapse_2d_paper(results)
+    ours, paper = tables_mode_collapse.table_mode_collapse_2d(results), tables_mode_collapse.table_mode_collapse_2d_paper(results)
     assert "| gan | 2.0 (1–3) |" in ours and "pac2" not in ours
     assert "| gan | 8.0 |" in paper and "| pac2 |" in paper and "published: Unrolled GAN" in paper
     assert "every method alike" in ours and "ring: 2,000 generator steps; grid: 4,000" in paper
     uneven = {"mode_collapse_2d": records[:1] + [_record_2d("wgan", "ring", 0, 0, steps=1000)]}
-    assert "not equal across methods" in tables.table_mode_collapse_2d(uneven)
-    assert "no run of the papers' setting" in tables.table_mode_collapse_2d_paper(uneven)
+    assert "not equal across methods" in tables_mode_collapse.table_mode_collapse_2d(uneven)
+    assert "no run of the papers' setting" in tables_mode_collapse.table_mode_collapse_2d_paper(uneven)
 
 
 def test_stacked_mnist_table_lists_every_run_with_its_time_beside_the_published_rows():
-    from mode_collapse.train_stacked import results as stacked_results, stacked_config
+    from mode_collapse.stacked_results import results as stacked_results
+    from mode_collapse.train_stacked import stacked_config
     import dataclasses
 
     def run(method, modes, kl, seconds):
@@ -110,7 +111,7 @@ def test_stacked_mnist_table_lists_every_run_with_its_time_beside_the_published_
                            real={"n_samples": 26000, "modes": 1000, "kl": 0.0196, "confident": 0.97, "modes_confident": 1000,
                                  "read_right": 0.988})
     results = {"stacked_mnist": data}
-    table = tables.table_stacked_mnist(results)
+    table = tables_mode_collapse.table_stacked_mnist(results)
     lines = table.splitlines()
     assert lines[2].startswith("| DCGAN | 0 | 883 | 1.16 | 50% | 441 | 3 (75%) / 4 (75%) / 5 (75%) | 4.0 min | 0.100 |")  # DCGAN first, whatever the file's order
     assert lines[3].startswith("| WGAN-GP | 0 | 640 | 0.91 | 50% | 320 | 3 (75%) / 4 (75%) / 5 (75%) | 20.0 min | 0.500 |")
@@ -126,7 +127,7 @@ def test_tuning_table_shows_the_chosen_rates_and_every_candidate():
     results = {"mode_collapse_2d_tuning": {"criterion": "the most modes", "seeds": [100, 101],
                                            "chosen": {"ours": {"ring": {"pac2": chosen, "unrolled10": {
                                                **chosen, "rates_of": "unrolled5", "candidates": []}}}}}}
-    table = tables.table_mode_collapse_2d_tuning(results)
+    table = tables_mode_collapse.table_mode_collapse_2d_tuning(results)
     assert "| ring | unrolled10 | 0.0003 / 0.003 | 7.5 | 40.0% | not tuned: unrolled5's rates |" in table
     assert "| ring | pac2 | 0.0003 / 0.003 | 7.5 | 40.0% | ×1 → 2.0, ×3 → 7.5 |" in table
     assert "Seeds 100, 101 (never reported)" in table

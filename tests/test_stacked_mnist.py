@@ -11,6 +11,7 @@ from common.cli import run_main
 from dcgan.model import Discriminator
 from gan.checkpoints import load_generator
 from gan.objectives import generator_labels
+from mode_collapse import stacked_results as sr
 from mode_collapse import train_stacked as ts
 from mode_collapse.models import ImageGeneratorBank
 from mode_collapse.stacked_mnist import N_MODES, PUBLISHED, StackedBatches, mode_coverage, modes_of, read_stacks
@@ -65,7 +66,7 @@ def test_a_stack_is_read_channel_by_channel_and_as_sure_as_its_least_clear_chann
 
 def test_real_stacks_are_read_right_by_a_classifier_that_knows_the_digits():
     images, labels = digits()
-    real = ts.measure_real(images, labels, StubClassifier(), n=500)
+    real = sr.measure_real(images, labels, StubClassifier(), n=500)
     assert real["read_right"] == 1.0 and real["confident"] == 1.0 and real["n_samples"] == 500
     assert real["modes"] == real["modes_confident"] > 300  # 500 draws of 1,000 equally likely modes: about 390
 
@@ -179,9 +180,9 @@ def cli(tmp_path, *extra):
 
 def test_publish_merges_runs_by_method_and_seed(tmp_path, monkeypatch):
     committed, figures = tmp_path / "stacked_mnist.json", tmp_path / "figures"
-    monkeypatch.setattr(ts, "COMMITTED_JSON", str(committed))
-    monkeypatch.setattr(ts, "FIGURES", str(figures))
-    committed.write_text(json.dumps(ts.results([])))  # a results file without runs yet
+    monkeypatch.setattr(sr, "COMMITTED_JSON", str(committed))
+    monkeypatch.setattr(sr, "FIGURES", str(figures))
+    committed.write_text(json.dumps(sr.results([])))  # a results file without runs yet
     pac = ts.main(cli(tmp_path, "--method", "pacdcgan2", "--out", str(tmp_path / "r1"), "--publish"))
     monkeypatch.setattr(ts, "measure_real", lambda *a, **k: pytest.fail("the real stacks measured twice"))
     first = ts.main(cli(tmp_path, "--method", "dcgan", "--out", str(tmp_path / "r2"), "--publish"))
@@ -190,7 +191,7 @@ def test_publish_merges_runs_by_method_and_seed(tmp_path, monkeypatch):
     real = data["real_stacks"]  # measured once, at the first publish, on as many stacks as a run's samples
     assert real["n_samples"] == 50 and 0 <= real["read_right"] <= 1 and set(real) >= {"modes", "kl", "confident"}
     assert data["runs"][1]["histogram"] == pac["histogram"] and data["runs"][0]["kl"] == first["kl"]
-    replaced = ts.merge_runs(data["runs"], {**first, "kl": 9.5})  # the same method and seed: replaced
+    replaced = sr.merge_runs(data["runs"], {**first, "kl": 9.5})  # the same method and seed: replaced
     assert [(r["method"], r["kl"]) for r in replaced] == [("dcgan", 9.5), ("pacdcgan2", pac["kl"])]
     assert data["published"]["rows"][3]["method"] == "PacDCGAN2" and "30 minutes" in data["budget"]["note"]
     assert data["budget"]["steps"] == 4 and data["protocol"]["n_samples"] == 26_000
@@ -198,7 +199,7 @@ def test_publish_merges_runs_by_method_and_seed(tmp_path, monkeypatch):
                  "stacked_mnist_curves.png"):
         assert (figures / name).stat().st_size > 0
     with pytest.raises(ValueError, match="mix budgets"):  # another budget is refused
-        ts.merge_runs(data["runs"], {**first, "method": "madgan", "config": {**first["config"], "steps": 8}})
+        sr.merge_runs(data["runs"], {**first, "method": "madgan", "config": {**first["config"], "steps": 8}})
     with pytest.raises(ValueError, match="mix budgets"):  # ... before training, from the command line
         ts.main(cli(tmp_path, "--method", "wgan_gp", "--steps", "8", "--out", str(tmp_path / "r3"), "--publish"))
     assert not (tmp_path / "r3").exists()
