@@ -39,10 +39,10 @@ LABELS = {"dcgan": "DCGAN", "unrolled": "Unrolled GAN, K=5", "pacdcgan2": "PacDC
           "wgan_gp": "WGAN-GP"}
 
 
-def read_results(path):
-    """The results file's runs (a list), or [] when it does not exist; ValueError when it is not one."""
+def _results_file(path):
+    """The results file as a dict, or None when it does not exist; ValueError when it is not one."""
     if not os.path.exists(path):
-        return []
+        return None
     try:
         with open(path) as f:
             data = json.load(f)
@@ -50,7 +50,13 @@ def read_results(path):
         raise ValueError(f"cannot read {path}: {err} (move it away)") from None
     if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
         raise ValueError(f"{path} is not a Stacked MNIST results file (no list of runs): move it away")
-    return data["runs"]
+    return data
+
+
+def read_results(path):
+    """The results file's runs (a list), or [] when it does not exist; ValueError when it is not one."""
+    data = _results_file(path)
+    return data["runs"] if data else []
 
 
 def budget_of(record):
@@ -89,10 +95,8 @@ def measure_real(images, labels, classifier, device="cpu", n=N_SAMPLES):
 
 def read_real(path):
     """The real-stacks measures of a results file, or None."""
-    if not read_results(path):  # also refuses a file that is not a results file
-        return None
-    with open(path) as f:
-        return json.load(f).get("real_stacks")
+    data = _results_file(path)
+    return data.get("real_stacks") if data else None
 
 
 def results_path_of(budget):
