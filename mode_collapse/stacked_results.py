@@ -35,7 +35,8 @@ BUDGET_NOTES = {
              "step and would need 2 to 3 hours. The same steps, batch and training stacks for the three"),
 }
 # The methods in the order of the tables and figures, and their names there.
-LABELS = {"dcgan": "DCGAN", "unrolled": "Unrolled GAN, K=5", "pacdcgan2": "PacDCGAN2", "madgan": "MAD-GAN, k=8",
+LABELS = {"dcgan": "DCGAN", "unrolled": "Unrolled GAN, K=5", "unrolled_nobn": "Unrolled GAN, K=5, D without BN",
+          "pacdcgan2": "PacDCGAN2", "madgan": "MAD-GAN, k=8",
           "wgan_gp": "WGAN-GP"}
 
 

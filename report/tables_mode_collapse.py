@@ -117,8 +117,9 @@ def table_mode_collapse_2d_tuning_paper(results):
     return table_mode_collapse_2d_tuning(results, "paper")
 
 
-STACKED_ORDER = ("dcgan", "unrolled", "pacdcgan2", "madgan", "wgan_gp")
-STACKED_LABELS = {"dcgan": "DCGAN", "unrolled": "Unrolled GAN (K = 5)", "pacdcgan2": "PacDCGAN2",
+STACKED_ORDER = ("dcgan", "unrolled", "unrolled_nobn", "pacdcgan2", "madgan", "wgan_gp")
+STACKED_LABELS = {"dcgan": "DCGAN", "unrolled": "Unrolled GAN (K = 5)",
+                  "unrolled_nobn": "Unrolled GAN (K = 5), D without BatchNorm", "pacdcgan2": "PacDCGAN2",
                   "madgan": "MAD-GAN (k = 8)", "wgan_gp": "WGAN-GP"}
 
 

@@ -113,7 +113,8 @@ def test_every_method_builds_its_networks_on_the_same_budget(method):
     images = G.eval()(torch.randn(4, 100))
     assert images.shape == (4, 3, 28, 28) and images.abs().max() <= 1
     assert D(images).shape == ({"pacdcgan2": 2}.get(method, 4), {"madgan": 9}.get(method, 1))
-    assert d_spec["kwargs"].get("batch_norm", True) == (method != "wgan_gp")
+    assert d_spec["kwargs"].get("batch_norm", True) == (method not in ("wgan_gp", "unrolled_nobn"))
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules()) == d_spec["kwargs"].get("batch_norm", True)
 
 
 # ----------------------------------------------------------------------------- a run
