@@ -79,6 +79,17 @@ def add_common_args(parser, out, out_default=None):
     return parser
 
 
+def add_resume_args(parser, quiet=True):
+    """Add --resume and --overwrite (what to do with a run already in --out) and, with ``quiet``,
+    --quiet (no progress bar) to ``parser``."""
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint "
+                        "(with the run's own settings)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the run in --out instead of refusing to")
+    if quiet:
+        parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
 def setup_run(args):
     """Apply --threads and --seed; return the torch.device of --device."""
     if getattr(args, "threads", None):

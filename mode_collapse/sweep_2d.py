@@ -37,6 +37,7 @@ from mode_collapse.train_2d import DATASETS, METHODS, SETTINGS, method_config, r
 COMMITTED_JSON = os.path.join(RESULTS, "mode_collapse_2d.json")
 COMMITTED_TUNING = os.path.join(RESULTS, "mode_collapse_2d_tuning.json")
 SEEDS = [0, 1, 2, 3, 4]
+SETTING_NAMES = {"ours": "our setting", "paper": "the papers' setting"}
 QUICK = {"steps": 40}
 QUICK_SNAPSHOTS = 4
 
@@ -266,7 +267,7 @@ def write_figures(records, args, fig_dir, complete_only=False):
                 break
         if rows:
             paths.append(plot_samples(rows, os.path.join(fig_dir, names[dataset]),
-                                      title=f"{dataset} ({args.setting} setting): samples (blue) over the modes "
+                                      title=f"{dataset} ({SETTING_NAMES[args.setting]}): samples (blue) over the modes "
                                             f"(red), seed {seed}"))
     n_modes = {d: mixture(d).n_modes for d in datasets}
     paths.append(plot_curves(records, os.path.join(fig_dir, names["curves"]), methods, datasets, n_modes))

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import torch
 
 from common.checkpoint import load_checkpoint, save_checkpoint
-from common.cli import (ArgumentParser, add_common_args, hardware_description, non_negative_int, positive_float,
-                        positive_int, run_main, seed_everything, setup_run, write_json)
+from common.cli import (ArgumentParser, add_common_args, add_resume_args, hardware_description, non_negative_int,
+                        positive_float, positive_int, run_main, seed_everything, setup_run, write_json)
 from common.config import config_from_dict, explicit_options
 from common.runs import prepare_out
 from gan.checkpoints import build as build_spec
@@ -337,9 +337,7 @@ def build_parser():
     p.add_argument("--pack", type=positive_int, default=None,
                    help="PacGAN: the discriminator judges this many samples at once (the batch must be a "
                         "multiple; default: the method's, 2 or 4, else 1)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out (its own settings)")
-    p.add_argument("--overwrite", action="store_true", help="replace the run in --out")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_resume_args(p)
     add_common_args(p, out=None, out_default="runs/mode_collapse/[SETTING_]DATASET_METHOD_seedSEED")
     return p
 

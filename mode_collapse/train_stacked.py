@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import torch
 
 from common.checkpoint import load_checkpoint, save_checkpoint
-from common.cli import (ArgumentParser, add_common_args, hardware_description, non_negative_int, positive_int,
-                        run_main, seed_everything, setup_run, write_json)
+from common.cli import (ArgumentParser, add_common_args, add_resume_args, hardware_description, non_negative_int,
+                        positive_int, run_main, seed_everything, setup_run, write_json)
 from common.config import config_from_dict, explicit_options
 from common.paths import repo_relative
 from common.runs import prepare_out
@@ -273,11 +273,9 @@ def build_parser():
     p.add_argument("--generators", type=positive_int, default=None, help="MAD-GAN's k (default 8)")
     p.add_argument("--unroll_steps", type=non_negative_int, default=None, help="Unrolled GAN's K (default 5)")
     p.add_argument("--classifier", default=None, help="evaluation classifier (default: the committed one)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out (its own settings)")
-    p.add_argument("--overwrite", action="store_true", help="replace the run in --out")
+    add_resume_args(p)
     p.add_argument("--publish", action="store_true",
                    help="merge the record into report/results/stacked_mnist.json and draw its figures in report/figures")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_common_args(p, out=None, out_default="runs/stacked_mnist/METHOD[_BUDGET]_seedSEED")
     return p
 

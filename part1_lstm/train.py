@@ -11,7 +11,7 @@ another run is refused unless --resume (continue it) or --overwrite.
 import dataclasses
 
 from common.checkpoint import load_checkpoint
-from common.cli import ArgumentParser, pick_device, run_main
+from common.cli import ArgumentParser, add_resume_args, pick_device, run_main
 from common.config import add_config_args, config_from_args, explicit_options
 from common.outputs import prepare_run_folder
 from common.runs import resumed_config
@@ -21,8 +21,7 @@ from part1_lstm.training import CHECKPOINT_KIND, RESUMABLE, TrainConfig, check_c
 def build_parser():
     p = ArgumentParser(description=__doc__.splitlines()[0])
     add_config_args(p, TrainConfig)
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint.pt")
-    p.add_argument("--overwrite", action="store_true", help="replace the run in --out instead of refusing to")
+    add_resume_args(p, quiet=False)
     return p
 
 
