@@ -61,6 +61,9 @@ def plot_curves(records, path, methods, datasets=("ring", "grid"), n_modes=None)
     """Modes captured (left) and high-quality fraction (right) against generator steps, mean over seeds."""
     plt = _plt()
     fig, axes = plt.subplots(len(datasets), 2, figsize=(10, 3.4 * len(datasets)), squeeze=False)
+    # one colour per method in every panel, also where a method has no runs on one of the mixtures
+    colours = {m: f"C{i % 10}" for i, m in enumerate(methods)}
+    legend = {}
     for d, dataset in enumerate(datasets):
         for method in methods:
             runs = [r for r in records if r["method"] == method and r["dataset"] == dataset]
@@ -69,10 +72,12 @@ def plot_curves(records, path, methods, datasets=("ring", "grid"), n_modes=None)
             steps = [p["step"] for p in runs[0]["curve"]]
             for col, key, scale in ((0, "modes", 1), (1, "high_quality", 100)):
                 values = torch.tensor([[p[key] * scale for p in r["curve"]] for r in runs], dtype=torch.float64)
-                line, = axes[d, col].plot(steps, values.mean(0), marker=".", label=LABELS.get(method, method))
+                line, = axes[d, col].plot(steps, values.mean(0), marker=".", color=colours[method],
+                                          label=LABELS.get(method, method))
+                legend.setdefault(method, line)
                 if len(runs) > 1:
                     axes[d, col].fill_between(steps, values.min(0).values, values.max(0).values,
-                                              color=line.get_color(), alpha=0.15)
+                                              color=colours[method], alpha=0.15)
         total = (n_modes or {}).get(dataset)
         axes[d, 0].set_ylabel(f"{dataset}: modes captured" + (f" (of {total})" if total else ""))
         if total:
@@ -80,7 +85,8 @@ def plot_curves(records, path, methods, datasets=("ring", "grid"), n_modes=None)
         axes[d, 1].set_ylabel(f"{dataset}: high-quality samples (%)")
         for ax in axes[d]:
             ax.set_xlabel("generator step")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles = [legend[m] for m in methods if m in legend]
+    labels = [h.get_label() for h in handles]
     fig.suptitle("Mode collapse over training (mean over seeds, band: min to max)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 0.82, 1))
     fig.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(0.83, 0.95))  # outside the axes

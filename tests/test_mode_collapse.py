@@ -307,3 +307,36 @@ def test_three_channel_and_packed_dcgan():
     G, D = DCGenerator(100, 8, channels=3), DCDiscriminator(8, channels=3, pack=2)
     x = G(torch.randn(6, 100))
     assert x.shape == (6, 3, 28, 28) and D(x).shape == (3, 1) and D.conv1.in_channels == 6
+
+
+def test_curves_give_a_method_one_colour_in_every_panel(tmp_path, monkeypatch):
+    """A method without runs on one mixture must not shift the colours of the methods after it there."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from mode_collapse import figures
+
+    def record(method, dataset):
+        return {"method": method, "dataset": dataset, "curve": [{"step": 0, "modes": 0, "high_quality": 0.0},
+                                                                {"step": 10, "modes": 1, "high_quality": 0.5}]}
+    records = [record("gan", "ring"), record("madgan", "ring"), record("pac2", "ring"),
+               record("gan", "grid"), record("pac2", "grid")]
+    seen = {}
+    real_close = plt.close
+
+    def keep(fig=None):
+        seen["fig"] = fig
+    monkeypatch.setattr(plt, "close", keep)
+    figures.plot_curves(records, str(tmp_path / "curves.png"), ["gan", "madgan", "pac2"])
+    fig = seen["fig"]
+    colour = {}
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            if line.get_label().startswith("_"):
+                continue
+            colour.setdefault(line.get_label(), set()).add(line.get_color())
+    real_close(fig)
+    assert set(colour) == {figures.LABELS[m] for m in ("gan", "madgan", "pac2")}
+    assert all(len(c) == 1 for c in colour.values()), colour
+    assert len({next(iter(c)) for c in colour.values()}) == 3
+    assert (tmp_path / "curves.png").exists()
