@@ -27,8 +27,8 @@ def test_notebook_runs_and_is_committed_executed(path, tmp_path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS)
 def test_every_figure_is_in_the_committed_notebook(path):
-    """A notebook executed with MPLBACKEND=Agg (as CI sets it) runs without error but keeps no
-    figure: every cell that shows one must carry its image."""
+    """Without its `%matplotlib inline`, a notebook executed with MPLBACKEND=Agg (as CI sets it) runs
+    without error but keeps no figure: every cell that shows one must carry its image."""
     nb = nbformat.read(os.path.join(REPO, path), as_version=4)
     showing = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "plt.show()" in c.source]
     assert showing, f"{path} shows no figure: the test has nothing to check"
