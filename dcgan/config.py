@@ -12,7 +12,8 @@ from gan.mnist import GANConfig
 @dataclass
 class DCGANConfig(GANConfig):
     """GANConfig with the DCGAN's networks, widths and tuned defaults."""
-    epochs: int = new_default(GANConfig, "epochs", 15)
+    epochs: int = new_default(GANConfig, "epochs", 30)
+    lr: float = new_default(GANConfig, "lr", 4e-4)
     ema: float = new_default(GANConfig, "ema", 0.999)
     lr_decay: bool = new_default(GANConfig, "lr_decay", True)
     out: str = new_default(GANConfig, "out", "runs/dcgan")

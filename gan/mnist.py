@@ -53,8 +53,8 @@ class GANConfig:
                               "the generator (default: off, the plain G)", type=fraction, metavar="DECAY")
     label_smoothing: float = option(0.0, "one-sided label smoothing: D's target for real images is 1 - this",
                                     type=non_negative_fraction)
-    augment: str = option(None, "differentiable augmentation of everything D sees (default: none)",
-                          choices=sorted(POLICIES))
+    augment: str = option(None, "differentiable augmentation of everything D sees: "
+                          f"{' | '.join(sorted(POLICIES))} (default: none)", choices=sorted(POLICIES), metavar="POLICY")
     lr_decay: bool = option(False, "decay both learning rates linearly to 0 over the run")
     sample_every: int = option(None, "also save a sample grid every this many epochs", type=positive_int)
     eval_every: int = option(None, "evaluate every this many epochs (eval_history.json)", type=positive_int)

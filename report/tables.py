@@ -12,6 +12,9 @@ def _mean(values):
     return sum(values) / len(values)
 
 
+HISTORY_FROM = 2_000  # generator step from which the published runs' D outputs are averaged
+
+
 def summaries(results):
     out = {}
     sweep = results.get("palindrome_sweep")
@@ -50,6 +53,11 @@ def summaries(results):
     for name in ("gan_mlp_tuning", "dcgan_tuning"):  # rows by name, for markers (the list's order moves on merges)
         if results.get(name):
             out[name.replace("_tuning", "_runs")] = {r["name"]: r for r in results[name]["runs"]}
+    for name in ("gan_mlp", "dcgan"):  # D's mean outputs once past the first steps (HISTORY_FROM on)
+        history = results.get(f"{name}_history")
+        if history:
+            kept = [i for i, step in enumerate(history["step"]) if step >= HISTORY_FROM]
+            out[f"{name}_history_means"] = {k: _mean([history[k][i] for i in kept]) for k in ("d_real", "d_fake")}
     out["parameters"] = parameter_counts()
     return out
 
@@ -232,7 +240,8 @@ def table_dcgan_vs_mlp(results):
     extra = [("epochs", lambda m: f"{m['epochs']}"),
              ("generator steps", lambda m: f"{m['generator_steps']:,}" if m.get("generator_steps") else ""),
              ("training time (wall clock, shared CPU)", lambda m: f"{m['training_seconds'] / 60:.0f} min"),
-             (f"seconds per epoch of {images} images", lambda m: f"{m['training_seconds_per_epoch']:.1f}")]
+             (f"seconds per epoch of {images} images", lambda m: f"{m['training_seconds_per_epoch']:.1f}"),
+             ("trained on", lambda m: m.get("training_hardware", "").removeprefix("CPU: "))]
     for label, fmt in extra:
         table += f"\n| {label} | {fmt(mlp)} | {fmt(dc)} | |"
     speed = results.get("dcgan_speed")

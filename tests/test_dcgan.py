@@ -172,7 +172,7 @@ def test_the_papers_architecture_rules():
 def test_defaults_are_the_papers_adam_at_the_tuned_settings():
     args = add_config_args(ArgumentParser(), DCGANConfig).parse_args([])
     assert (args.beta1, args.beta2, args.batch_size, args.latent_dim, args.split) == (0.5, 0.999, 64, 100, "train")
-    assert (args.lr, args.ngf, args.ndf, args.g_extra, args.epochs, args.ema, args.lr_decay) == (2e-4, 64, 64, 1, 15, 0.999, True), \
+    assert (args.lr, args.ngf, args.ndf, args.g_extra, args.epochs, args.ema, args.lr_decay) == (4e-4, 64, 64, 1, 30, 0.999, True), \
         "README.md's chosen configuration"
 
 

@@ -49,6 +49,13 @@ def test_palindrome_summary_and_table():
     assert "| LSTM | 99.5% (99%–100%) |" in table and "| RNN | 60.0% (50%–70%) |" in table
 
 
+def test_history_means_skip_the_first_steps():
+    history = {"step": [0, 1_000, 2_000, 3_000], "d_real": [0.9, 0.8, 0.6, 0.5], "d_fake": [0.1, 0.2, 0.4, 0.3]}
+    means = tables.summaries({"dcgan_history": history})["dcgan_history_means"]
+    assert means == {"d_real": pytest.approx(0.55), "d_fake": pytest.approx(0.35)}
+    assert "gan_mlp_history_means" not in tables.summaries({"dcgan_history": history})
+
+
 def test_committed_report_and_readme_agree_with_the_results():
     stale = build.build(check=True)
     assert stale == [], f"run python report/build.py: stale places {stale}"
