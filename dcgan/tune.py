@@ -50,8 +50,8 @@ CONFIGS = [
     ("60k_g128_d64", {"ngf": 128, "ndf": 64, "ema": 0.999, "epochs": 2}),
     ("60k_g64_d64", {"ngf": 64, "ndf": 64, "ema": 0.999, "epochs": 2}),
     ("60k_g64_d64_gx1", {"ngf": 64, "ndf": 64, "g_extra": 1, "ema": 0.999, "epochs": 2}),
-    # Fifth round, the same budget and seed: the winner above (the published widths) against a
-    # stronger discriminator (one extra 3 x 3 layer per resolution in D too) and the larger rate.
+    # The 60k split's second round, the same budget and seed: the winner above (the published widths)
+    # against a stronger discriminator (one extra 3 x 3 layer per resolution in D too) and the larger rate.
     ("60k_g64_d64_gx1_dx1", {"ngf": 64, "ndf": 64, "g_extra": 1, "d_extra": 1, "ema": 0.999, "epochs": 2}),
     ("60k_g64_d64_gx1_lr4e-4", {"ngf": 64, "ndf": 64, "g_extra": 1, "lr": 4e-4, "ema": 0.999, "epochs": 2}),
 ]
